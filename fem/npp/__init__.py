@@ -1,0 +1,1 @@
+"""Nernst-Planck-Poisson transport."""

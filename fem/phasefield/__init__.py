@@ -1,0 +1,1 @@
+"""Mechano-electrochemical phase-field model of Li dendrite growth."""
