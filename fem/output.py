@@ -1,0 +1,464 @@
+"""One output layer for every case: mesh + tags, field series, CSV series, summary.json.
+
+Layout of a case directory (ParaView opens every file; see engineering.md 1.6)::
+
+    mesh.xdmf/.h5     mesh, cell tags "material", facet tags "boundaries"
+    materials.json    region id -> region name and material name (the colours' legend)
+    <name>.bp         VTX (BP4 engine) time series + DG0 "material" cell field (ParaView >= 5.12)
+    <name>.xdmf/.h5   the same fields as P1 (or DG0) for ParaView 5.11
+    <name>.csv        scalar time series, written on rank 0
+    summary.json      metrics, resolved config, versions, ranks, wall time
+    paraview.py       a pvpython script that opens the case (written by close())
+
+Writers are collective (call them on every rank); CSV/JSON files are written on rank 0
+only, atomically.  Heavy files (XDMF, VTX) are staged in ``.partial/`` and moved into
+place when their series closes cleanly, so no half-written result carries a final name.
+An existing result is never silently overwritten: ``FileExistsError`` names it unless
+the ``CaseOutput`` was created with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import socket
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fem import _stack  # noqa: F401  (import order of the DOLFINx wheel)
+import dolfinx
+from dolfinx import fem as dfem
+from dolfinx import io
+from mpi4py import MPI
+
+from fem.case import OutputConfig
+from fem.fileio import atomic_write_json, atomic_write_text, move_into_place
+from fem.log import get_logger
+
+log = get_logger("output")
+
+MATERIAL_FIELD = "material"  # name of the DG0 region-id field and of the cell tags
+STAGING_DIR = ".partial"  # heavy files live here until their writer closes cleanly
+
+
+def material_table(bundle: Any) -> dict[str, Any]:
+    """The legend of the region ids: what ``materials.json`` holds.
+
+    Returns:
+        ``{"field": "material", "regions": [{"id", "region", "material"}, ...],
+        "boundaries": {name: id}, "length_unit_m", "width_um", "height_um", "depth_um",
+        "layers": [{"region", "material", "y_bottom_um", "y_top_um"}]}``.
+    """
+    regions = [{"id": int(tag), "region": name,
+                "material": bundle.region_materials.get(name, name)}
+               for name, tag in sorted(bundle.regions.items(), key=lambda kv: kv[1])]
+    return {
+        "field": MATERIAL_FIELD,
+        "description": "cell tags 'material' (mesh.xdmf) and the DG0 field 'material' "
+                       "(field files) hold the region id listed here",
+        "regions": regions,
+        "boundaries": {k: int(v) for k, v in sorted(bundle.boundaries.items(),
+                                                     key=lambda kv: kv[1])},
+        "length_unit_m": bundle.length_unit_m,
+        "width_um": bundle.width_um, "height_um": bundle.height_um,
+        "depth_um": bundle.depth_um,
+        "layers": [{"region": la.region, "material": la.material,
+                    "y_bottom_um": la.y_bottom_um, "y_top_um": la.y_top_um}
+                   for la in bundle.layers],
+    }
+
+
+def material_function(bundle: Any) -> dfem.Function:
+    """DG0 function named ``material`` holding each cell's region id (-1 if untagged)."""
+    msh = bundle.mesh
+    Q = dfem.functionspace(msh, ("DG", 0))
+    f = dfem.Function(Q, name=MATERIAL_FIELD)
+    f.x.array[:] = -1.0
+    ct = bundle.cell_tags
+    dofs = Q.dofmap.list[ct.indices, 0]
+    f.x.array[dofs] = ct.values.astype(f.x.array.dtype)
+    f.x.scatter_forward()
+    return f
+
+
+def _is_dg0(V: dfem.FunctionSpace) -> bool:
+    el = V.ufl_element()
+    return el.embedded_superdegree == 0
+
+
+def _collapsed(f: dfem.Function) -> tuple[dfem.Function, np.ndarray | None]:
+    """``f`` itself if its space is not a subspace, else a copy on the collapsed space."""
+    V = f.function_space
+    if not V.component():
+        return f, None
+    Vc, dof_map = V.collapse()
+    out = dfem.Function(Vc, name=f.name)
+    return out, np.asarray(dof_map, dtype=np.int32)
+
+
+class FieldSeries:
+    """Time series of fields: VTX (``<name>.bp``) and XDMF (``<name>.xdmf``).
+
+    Created by :meth:`CaseOutput.field_series`; call :meth:`write` at each output
+    time (collective) and :meth:`close` at the end (collective).
+    """
+
+    def __init__(self, output: CaseOutput, name: str, functions: Sequence[dfem.Function]):
+        self.name = name
+        self.functions = list(functions)
+        self._out = output
+        self._closed = False
+        opts = output.options
+        comm = output.comm
+        stage = output.staging_dir
+        self._copies = [_collapsed(f) for f in self.functions]
+        sources = [c for c, _ in self._copies]
+        self._vtx = None
+        self._xdmf = None
+        self._xdmf_out: list[tuple[dfem.Function, dfem.Function]] = []
+        self.final_paths: list[Path] = []
+        self.n_writes = 0
+        if opts.fields and opts.vtx:
+            non_dg0 = {s.function_space.ufl_element() for s in sources
+                       if not _is_dg0(s.function_space)}
+            if len(non_dg0) > 1:
+                raise ValueError(
+                    f"field series '{name}': VTX needs one element type (plus DG0) per file, "
+                    f"got {sorted(str(e) for e in non_dg0)}; use one series per element")
+            self._vtx = io.VTXWriter(comm, stage / f"{name}.bp",
+                                     sources + [output.material], engine="BP4")
+            self.final_paths.append(output.path(f"{name}.bp"))
+        if opts.fields and opts.xdmf:
+            msh = output.bundle.mesh
+            degree = msh.geometry.cmaps[0].degree
+            for s in sources:
+                V = s.function_space
+                shape = tuple(V.value_shape)
+                el = ("DG", 0, shape) if _is_dg0(V) else ("Lagrange", degree, shape)
+                self._xdmf_out.append((s, dfem.Function(dfem.functionspace(msh, el),
+                                                        name=s.name)))
+            self._xdmf = io.XDMFFile(comm, stage / f"{name}.xdmf", "w")
+            self._xdmf.write_mesh(msh)
+            self.final_paths += [output.path(f"{name}.h5"), output.path(f"{name}.xdmf")]
+
+    def write(self, t: float) -> None:
+        """Write every field at time ``t`` [s] (collective)."""
+        if self._closed:
+            raise RuntimeError(f"field series '{self.name}' is closed")
+        for f, (copy, dof_map) in zip(self.functions, self._copies):
+            if dof_map is not None:
+                copy.x.array[:] = f.x.array[dof_map]
+        if self._vtx is not None:
+            self._vtx.write(float(t))
+        if self._xdmf is not None:
+            for src, out in self._xdmf_out:
+                out.interpolate(src)
+                out.x.scatter_forward()
+                self._xdmf.write_function(out, float(t))
+            self._xdmf.write_function(self._out.material, float(t))
+        self.n_writes += 1
+
+    def close(self, complete: bool = True) -> None:
+        """Close the writers (collective); move the files into place if ``complete``."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._vtx is not None:
+            self._vtx.close()
+        if self._xdmf is not None:
+            self._xdmf.close()
+        if complete:
+            self._out._publish([p.name for p in self.final_paths])
+
+
+class CsvSeries:
+    """A scalar time series written by rank 0: header once, one flushed row per append.
+
+    Rows go to ``<name>.csv.partial``; :meth:`close` renames it to ``<name>.csv``.
+    Values must already be global (allreduced): every rank calls :meth:`append`
+    with the same row and only rank 0 writes it.
+    """
+
+    def __init__(self, output: CaseOutput, name: str, columns: Sequence[str]):
+        if not columns or len(set(columns)) != len(columns):
+            raise ValueError(f"csv series '{name}': columns must be distinct and non-empty")
+        self.name = name
+        self.columns = list(columns)
+        self.path = output.path(f"{name}.csv")
+        self.partial_path = output.path(f"{name}.csv.partial")
+        self._out = output
+        self._fh = None
+        self._closed = False
+        self.n_rows = 0
+        if output.comm.rank == 0:
+            self._fh = open(self.partial_path, "w", encoding="utf-8", newline="")
+            self._fh.write(",".join(self.columns) + "\n")
+            self._fh.flush()
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Append one row (keys: a subset of the columns; missing ones stay empty)."""
+        unknown = [k for k in row if k not in self.columns]
+        if unknown:
+            raise KeyError(f"csv series '{self.name}': unknown column(s) {unknown}, "
+                           f"expected a subset of {self.columns}")
+        if self._closed:
+            raise RuntimeError(f"csv series '{self.name}' is closed")
+        if self._fh is not None:
+            self._fh.write(",".join(format_csv_value(row.get(c)) for c in self.columns) + "\n")
+            self._fh.flush()
+        self.n_rows += 1
+
+    def close(self, complete: bool = True) -> None:
+        """Close the file; rename ``.csv.partial`` to ``.csv`` if ``complete`` (collective)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if complete:
+            self._out._publish([self.path.name], src_names=[self.partial_path.name],
+                               staged=False)
+
+
+def format_csv_value(v: Any) -> str:
+    """Shortest round-trip text of a number (``repr``), empty for None, str otherwise."""
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    text = str(v)
+    return f'"{text}"' if ("," in text or '"' in text) else text
+
+
+def _git_hash() -> str | None:
+    """Commit of the source tree csefem was imported from, if it is a git checkout."""
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def _csefem_version() -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version("csefem")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+class CaseOutput:
+    """The output directory of one case (see the module docstring for its layout).
+
+    Args:
+        outdir: Case directory (created if missing).
+        bundle: The case's :class:`geometries.bundle.MeshBundle`.
+        comm: The case's communicator (the mesh's).
+        options: Which exports to write; defaults to ``OutputConfig()``.
+        overwrite: Replace existing files instead of raising ``FileExistsError``.
+    """
+
+    def __init__(self, outdir: Path | str, bundle: Any, comm: MPI.Comm,
+                 options: OutputConfig | None = None, overwrite: bool = False) -> None:
+        self.outdir = Path(comm.bcast(str(outdir), root=0))
+        self.bundle = bundle
+        self.comm = comm
+        self.options = options if options is not None else OutputConfig()
+        self.overwrite = overwrite
+        self.staging_dir = self.outdir / STAGING_DIR
+        self.main_field: str | None = None
+        self._main_series: str | None = None
+        self._claimed: set[str] = set()
+        self._series: list[FieldSeries | CsvSeries] = []
+        self._material: dfem.Function | None = None
+        self._closed = False
+        err = None
+        if comm.rank == 0:
+            try:
+                self.staging_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                err = f"cannot create {self.staging_dir}: {e}"
+        err = comm.bcast(err, root=0)
+        if err:
+            raise OSError(err)
+
+    # -- paths and bookkeeping -------------------------------------------------------
+    def path(self, filename: str) -> Path:
+        """Path of ``filename`` inside the case directory."""
+        return self.outdir / filename
+
+    @property
+    def material(self) -> dfem.Function:
+        """The DG0 ``material`` field of this case (built once)."""
+        if self._material is None:
+            self._material = material_function(self.bundle)
+        return self._material
+
+    def _claim(self, *names: str) -> None:
+        """Reserve result file names (collective): refuse existing ones and reuse."""
+        again = [n for n in names if n in self._claimed]
+        if again:
+            raise FileExistsError(f"{self.path(again[0])} is already written by this case")
+        existing = None
+        if self.comm.rank == 0:
+            existing = next((str(self.path(n)) for n in names if self.path(n).exists()), None)
+        existing = self.comm.bcast(existing, root=0)
+        if existing and not self.overwrite:
+            raise FileExistsError(f"{existing} exists; refusing to overwrite it "
+                                  "(pass overwrite=True / --force)")
+        self._claimed.update(names)
+
+    def _publish(self, names: list[str], src_names: list[str] | None = None,
+                 staged: bool = True) -> None:
+        """Move finished files into place on rank 0 (collective: ends with a barrier)."""
+        self.comm.Barrier()
+        err = None
+        if self.comm.rank == 0:
+            try:
+                for name, src in zip(names, src_names or names):
+                    base = self.staging_dir if staged else self.outdir
+                    move_into_place(base / src, self.path(name), self.overwrite)
+            except OSError as e:
+                err = str(e)
+        err = self.comm.bcast(err, root=0)
+        if err:
+            raise OSError(err)
+
+    def _on_rank0(self, fn, *args, **kwargs) -> Path:
+        """Run a file-system write on rank 0 and propagate its error to all ranks."""
+        err = None
+        if self.comm.rank == 0:
+            try:
+                fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001 - re-raised on every rank below
+                err = f"{type(e).__name__}: {e}"
+        err = self.comm.bcast(err, root=0)
+        if err:
+            raise OSError(err)
+        return Path(args[0])
+
+    # -- writers ------------------------------------------------------------------------
+    def write_mesh(self) -> Path:
+        """Write ``mesh.xdmf`` (+ ``mesh.h5``) with the named tags and ``materials.json``."""
+        self._claim("mesh.xdmf", "mesh.h5", "materials.json")
+        msh, b = self.bundle.mesh, self.bundle
+        b.cell_tags.name = MATERIAL_FIELD
+        b.facet_tags.name = "boundaries"
+        tdim = msh.topology.dim
+        msh.topology.create_connectivity(tdim - 1, tdim)
+        with io.XDMFFile(self.comm, self.staging_dir / "mesh.xdmf", "w") as xdmf:
+            xdmf.write_mesh(msh)
+            xdmf.write_meshtags(b.cell_tags, msh.geometry)
+            xdmf.write_meshtags(b.facet_tags, msh.geometry)
+        self._publish(["mesh.h5", "mesh.xdmf"])
+        self._on_rank0(atomic_write_json, self.path("materials.json"), material_table(b))
+        log.info("wrote %s", self.path("mesh.xdmf"))
+        return self.path("mesh.xdmf")
+
+    def field_series(self, name: str, functions: Sequence[dfem.Function]) -> FieldSeries:
+        """A VTX + XDMF time series of ``functions`` (distinct names; collective).
+
+        The first function of the first series is the ``main_field`` that
+        ``paraview.py`` shows, unless ``main_field`` was set.
+        """
+        names = [f.name for f in functions]
+        if not functions or len(set(names)) != len(names) or MATERIAL_FIELD in names:
+            raise ValueError(f"field series '{name}': need distinct function names other than "
+                             f"'{MATERIAL_FIELD}', got {names}")
+        files = []
+        if self.options.fields and self.options.vtx:
+            files.append(f"{name}.bp")
+        if self.options.fields and self.options.xdmf:
+            files += [f"{name}.xdmf", f"{name}.h5"]
+        self._claim(*files)
+        series = FieldSeries(self, name, functions)
+        self._series.append(series)
+        if self.main_field is None and files:
+            self.main_field = names[0]
+            self._main_series = name
+        return series
+
+    def csv_series(self, name: str, columns: Sequence[str]) -> CsvSeries:
+        """A CSV time series ``<name>.csv`` written on rank 0 (collective constructor)."""
+        self._claim(f"{name}.csv")
+        series = CsvSeries(self, name, columns)
+        self._series.append(series)
+        return series
+
+    def write_table(self, name: str, columns: Sequence[str],
+                    rows: Sequence[dict[str, Any] | Sequence[Any]]) -> Path:
+        """One-shot CSV ``<name>.csv`` (rows: dicts or sequences in column order); atomic."""
+        self._claim(f"{name}.csv")
+        cols = list(columns)
+        lines = [",".join(cols)]
+        for r in rows:
+            vals = [r.get(c) for c in cols] if isinstance(r, dict) else list(r)
+            if len(vals) != len(cols):
+                raise ValueError(f"table '{name}': row {vals} does not match columns {cols}")
+            lines.append(",".join(format_csv_value(v) for v in vals))
+        return self._on_rank0(atomic_write_text, self.path(f"{name}.csv"),
+                              "\n".join(lines) + "\n", overwrite=self.overwrite)
+
+    def write_summary(self, metrics: dict[str, Any], config: dict[str, Any],
+                      wall_time_s: float, extra: dict[str, Any] | None = None) -> Path:
+        """Write ``summary.json`` (rank 0, atomic). Metric keys carry units (``*_V``)."""
+        self._claim("summary.json")
+        summary: dict[str, Any] = {
+            "metrics": metrics,
+            "config": config,
+            "versions": {"csefem": _csefem_version(), **_stack.stack_versions()},
+            "git_commit": None,
+            "n_ranks": self.comm.size,
+            "wall_time_s": float(wall_time_s),
+            "hostname": socket.gethostname(),
+            "utc_time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "files": sorted(self._claimed - {"summary.json"}),
+        }
+        if extra:
+            summary.update(extra)
+
+        def write(path: Path) -> None:
+            summary["git_commit"] = _git_hash()
+            atomic_write_json(path, summary, overwrite=self.overwrite)
+
+        return self._on_rank0(write, self.path("summary.json"))
+
+    def close(self, complete: bool = True) -> None:
+        """Close every open series (collective) and write ``paraview.py``.
+
+        With ``complete=False`` (after an error) the series are closed but stay under
+        their partial names (``.partial/``, ``*.csv.partial``).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        for s in self._series:
+            s.close(complete=complete)
+        if complete and self.main_field is not None and "paraview.py" not in self._claimed:
+            from studies.paraview_template import write_paraview_script
+
+            self._claim("paraview.py")
+            self._on_rank0(write_paraview_script, self.outdir, self.main_field,
+                           self._main_series, overwrite=self.overwrite)
+        self.comm.Barrier()
+        if self.comm.rank == 0:
+            try:
+                self.staging_dir.rmdir()  # only if empty
+            except OSError:
+                pass
+
+    def __enter__(self) -> CaseOutput:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(complete=exc_type is None)

@@ -1,0 +1,3 @@
+"""placeholder"""
+def write_paraview_script(case_dir, main_field, series=None, overwrite=False):
+    return None

@@ -1,0 +1,58 @@
+"""A tiny two-layer MeshBundle for output/report/ParaView tests (no Gmsh needed)."""
+
+from __future__ import annotations
+
+from fem import _stack  # noqa: F401
+
+import numpy as np
+from dolfinx import fem as dfem
+from dolfinx import mesh as dmesh
+from mpi4py import MPI
+
+from geometries.bundle import LayerInfo, MeshBundle
+
+WIDTH_UM, Y_IFACE_UM, HEIGHT_UM = 4.0, 1.0, 3.0
+REGIONS = {"LLZO_layer": 1, "PEO": 2}
+MATERIALS = {"LLZO_layer": "LLZO_layer", "PEO": "PEO"}
+BOUNDARIES = {"anode": 11, "cathode": 12, "left": 13, "right": 14, "LLZO_layer|PEO": 15}
+
+
+def toy_bundle(comm: MPI.Comm = MPI.COMM_WORLD, n: int = 8) -> MeshBundle:
+    """A W x H rectangle [um]: LLZO_layer for y < 1, PEO above, all boundaries tagged."""
+    msh = dmesh.create_rectangle(comm, [[0.0, 0.0], [WIDTH_UM, HEIGHT_UM]], [n, 3 * n // 2],
+                                 ghost_mode=dmesh.GhostMode.shared_facet)
+    tdim = msh.topology.dim
+    ncells = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
+    cells = np.arange(ncells, dtype=np.int32)
+    mid = dmesh.compute_midpoints(msh, tdim, cells)
+    values = np.where(mid[:, 1] < Y_IFACE_UM, REGIONS["LLZO_layer"], REGIONS["PEO"])
+    ct = dmesh.meshtags(msh, tdim, cells, values.astype(np.int32))
+    ct.name = "material"
+    markers = [(BOUNDARIES["anode"], lambda x: np.isclose(x[1], 0.0)),
+               (BOUNDARIES["cathode"], lambda x: np.isclose(x[1], HEIGHT_UM)),
+               (BOUNDARIES["left"], lambda x: np.isclose(x[0], 0.0)),
+               (BOUNDARIES["right"], lambda x: np.isclose(x[0], WIDTH_UM)),
+               (BOUNDARIES["LLZO_layer|PEO"], lambda x: np.isclose(x[1], Y_IFACE_UM))]
+    idx, vals = [], []
+    for tag, where in markers:
+        f = dmesh.locate_entities(msh, tdim - 1, where)
+        idx.append(f)
+        vals.append(np.full_like(f, tag))
+    idx_a, vals_a = np.concatenate(idx), np.concatenate(vals)
+    order = np.argsort(idx_a, kind="stable")
+    idx_a, uniq = np.unique(idx_a[order], return_index=True)
+    ft = dmesh.meshtags(msh, tdim - 1, idx_a, vals_a[order][uniq].astype(np.int32))
+    ft.name = "boundaries"
+    layers = [LayerInfo("LLZO_layer", "LLZO_layer", 0.0, Y_IFACE_UM),
+              LayerInfo("PEO", "PEO", Y_IFACE_UM, HEIGHT_UM)]
+    return MeshBundle(mesh=msh, cell_tags=ct, facet_tags=ft, regions=dict(REGIONS),
+                      boundaries=dict(BOUNDARIES), region_materials=dict(MATERIALS),
+                      layers=layers, width_um=WIDTH_UM, height_um=HEIGHT_UM)
+
+
+def p1_field(bundle: MeshBundle, name: str = "c_Li", scale: float = 1.0) -> dfem.Function:
+    """P1 field c = scale * (1 + x/W + 2 y/H): range [scale, 4 scale] on the rectangle."""
+    V = dfem.functionspace(bundle.mesh, ("Lagrange", 1))
+    f = dfem.Function(V, name=name)
+    f.interpolate(lambda x: scale * (1.0 + x[0] / WIDTH_UM + 2.0 * x[1] / HEIGHT_UM))
+    return f
