@@ -150,6 +150,56 @@ def stack_bruce_vincent_t_plus(thicknesses_m: Sequence[float], sigmas_S_per_m: S
             / stack_Rss_ohm_m2(thicknesses_m, sigmas_S_per_m, t_pluses))
 
 
+def _stack_G(thicknesses_m: Sequence[float], D_plus_m2_per_s: Sequence[float]
+             ) -> tuple[float, float]:
+    """(G(L), <G>) of G(x) = int_0^x dx' / (2 D+(x')) over a layered binary stack [s/m]."""
+    _stack(thicknesses_m, D_plus_m2_per_s)
+    G_end, G_int = 0.0, 0.0
+    for L, D in zip(thicknesses_m, D_plus_m2_per_s, strict=True):
+        G_int += L * (G_end + L / (4.0 * D))  # int of the linear G over the layer
+        G_end += L / (2.0 * D)
+    return G_end, G_int / sum(thicknesses_m)
+
+
+def stack_binary_steady_concentrations(i_A_per_m2: float, thicknesses_m: Sequence[float],
+                                       D_plus_m2_per_s: Sequence[float],
+                                       c0_mol_per_m3: float) -> tuple[float, float]:
+    """Salt concentration at the source and plating electrodes of a binary stack [mol/m^3].
+
+    verification.md N7: with c_f = 0 in every layer (and one c0) the steady profile is
+    continuous and piecewise linear, slope -N/(2 D+_k), and conserves c0 L_tot. Layers
+    are listed from the source electrode (x = 0) to the plating electrode (x = L_tot).
+    """
+    G_end, G_mean = _stack_G(thicknesses_m, D_plus_m2_per_s)
+    N = i_A_per_m2 / F
+    return c0_mol_per_m3 + N * G_mean, c0_mol_per_m3 - N * (G_end - G_mean)
+
+
+def stack_binary_limiting_current_A_per_m2(thicknesses_m: Sequence[float],
+                                           D_plus_m2_per_s: Sequence[float],
+                                           c0_mol_per_m3: float) -> float:
+    """Current density at which the plating-side concentration of a binary stack reaches 0
+    (N7 profile; reduces to 4 F D+ c0 / L for one layer) [A/m^2]."""
+    G_end, G_mean = _stack_G(thicknesses_m, D_plus_m2_per_s)
+    return F * c0_mol_per_m3 / (G_end - G_mean)
+
+
+def stack_binary_steady_voltage_V(i_A_per_m2: float, thicknesses_m: Sequence[float],
+                                  D_plus_m2_per_s: Sequence[float], c0_mol_per_m3: float,
+                                  temperature_K: float) -> float:
+    """Steady cell voltage of a binary stack, V = (2RT/F) ln(c_source / c_plating) [V].
+
+    The blocked anion makes psi - ln c uniform, so the electrolyte drop is (RT/F) ln of
+    the concentration ratio and the two Nernst overpotentials add the same again (N1, N7).
+    Raises ``ValueError`` at or above the stack's limiting current.
+    """
+    c_src, c_pl = stack_binary_steady_concentrations(i_A_per_m2, thicknesses_m,
+                                                     D_plus_m2_per_s, c0_mol_per_m3)
+    if c_pl <= 0 or c_src <= 0:
+        raise ValueError("i >= the stack's limiting current: no steady state (verification.md N7)")
+    return 2.0 * R * temperature_K / F * math.log(c_src / c_pl)
+
+
 def bruce_vincent(I0: float, Iss: float, dV: float, R0: float = 0.0, Rss: float = 0.0) -> float:
     """Bruce-Vincent t+ = I_ss (dV - I0 R0) / (I0 (dV - I_ss R_ss)) (SI eq. S3).
 

@@ -138,3 +138,32 @@ def test_classify_operating_point(ratio, expected):
 def test_classify_no_limit():
     assert ec.classify_operating_point(1e6, None) == "ok"
     assert ec.classify_operating_point(1e6, math.inf) == "ok"
+
+
+def test_stack_binary_reduces_to_single_layer():
+    i_lim = ec.limiting_current_A_per_m2(D_PLUS, C0, L)
+    # one layer, or the same layer split in three, is N1/N2
+    for Ls, Ds in (([L], [D_PLUS]), ([0.2 * L, 0.5 * L, 0.3 * L], [D_PLUS] * 3)):
+        assert ec.stack_binary_limiting_current_A_per_m2(Ls, Ds, C0) == pytest.approx(
+            i_lim, rel=1e-12)
+        c_src, c_pl = ec.stack_binary_steady_concentrations(I_02, Ls, Ds, C0)
+        assert c_src / C0 == pytest.approx(1.058055, abs=1e-6)
+        assert c_pl / C0 == pytest.approx(0.941945, abs=1e-6)
+        assert ec.stack_binary_steady_voltage_V(I_02, Ls, Ds, C0, T60) == pytest.approx(
+            ec.binary_steady_voltage_V(I_02, D_PLUS, C0, L, T60), rel=1e-12)
+
+
+def test_stack_binary_two_layers_inventory_and_slopes():
+    # N7: piecewise-linear c with slope -N/(2 D_k), continuous, mean c0 (checked by quadrature)
+    Ls, Ds = [4e-6, 8e-6], [2 * D_PLUS, D_PLUS]
+    c_src, c_pl = ec.stack_binary_steady_concentrations(I_02, Ls, Ds, C0)
+    N = I_02 / F
+    c_mid = c_src - N * Ls[0] / (2 * Ds[0])
+    assert c_pl == pytest.approx(c_mid - N * Ls[1] / (2 * Ds[1]), rel=1e-12)
+    mean = (Ls[0] * (c_src + c_mid) / 2 + Ls[1] * (c_mid + c_pl) / 2) / sum(Ls)
+    assert mean == pytest.approx(C0, rel=1e-12)
+    i_lim = ec.stack_binary_limiting_current_A_per_m2(Ls, Ds, C0)
+    assert ec.stack_binary_steady_concentrations(i_lim, Ls, Ds, C0)[1] == pytest.approx(
+        0.0, abs=1e-9 * C0)
+    with pytest.raises(ValueError, match="limiting"):
+        ec.stack_binary_steady_voltage_V(i_lim, Ls, Ds, C0, T60)
