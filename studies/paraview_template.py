@@ -1,3 +1,212 @@
-"""placeholder"""
-def write_paraview_script(case_dir, main_field, series=None, overwrite=False):
-    return None
+"""The ``paraview.py`` script written into every case directory.
+
+The script runs under ParaView's own Python (``pvpython``/``pvbatch``, or the GUI's
+``File > Load State``-free ``paraview --script=paraview.py``), never under csefem's venv.
+It opens the case with the material regions coloured (categorical colours, legend from
+``materials.json``) next to the main field (region borders drawn from the facet tags),
+reading VTX (``ADIOS2VTXReader``) where ParaView >= 5.12 has it, else the XDMF files
+(ParaView 5.11, e.g. Debian 12).  ``--screenshot out.png`` saves both views.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fem.fileio import atomic_write_text
+
+SCRIPT_NAME = "paraview.py"
+
+_TEMPLATE = r'''#!/usr/bin/env pvpython
+"""Open this csefem case in ParaView: material regions coloured, main field shown.
+
+    pvpython paraview.py                          # build the pipeline, print what it opened
+    xvfb-run -a pvpython paraview.py --screenshot out.png [--field NAME] [--time T]
+    paraview --script=paraview.py                 # the same pipeline in the GUI
+
+Written by csefem; reads VTX (<series>.bp, ParaView >= 5.12 with ADIOS2) or else the
+XDMF files (ParaView 5.11).  The region ids and names come from materials.json.
+"""
+import argparse
+import json
+import os
+import sys
+
+CASE_DIR = os.path.dirname(os.path.abspath(__file__))
+# This file is named paraview.py: keep its folder off sys.path so that the import below
+# finds ParaView's package, not this script.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != CASE_DIR]
+from paraview import simple as pv  # noqa: E402
+MAIN_FIELD = @MAIN_FIELD@
+SERIES = @SERIES@
+FIELDS = @FIELDS@  # order of the fields in <SERIES>.xdmf (the material block comes last)
+UNITS = @UNITS@
+PALETTE = [(0.122, 0.467, 0.706), (1.0, 0.498, 0.055), (0.173, 0.627, 0.173),
+           (0.839, 0.153, 0.157), (0.580, 0.404, 0.741), (0.549, 0.337, 0.294),
+           (0.890, 0.467, 0.761), (0.498, 0.498, 0.498), (0.737, 0.741, 0.133),
+           (0.090, 0.745, 0.812)]
+
+
+def legend():
+    """Region id -> (region name, material name), from materials.json."""
+    with open(os.path.join(CASE_DIR, "materials.json")) as fh:
+        table = json.load(fh)
+    return {int(r["id"]): (r["region"], r["material"]) for r in table["regions"]}
+
+
+def has_vtx_reader():
+    return pv.GetParaViewVersion() >= (5, 12) and hasattr(pv, "ADIOS2VTXReader")
+
+
+def open_field(field, use_vtx=None):
+    """The source holding ``field`` as point (or cell) data; VTX if usable, else XDMF."""
+    bp = os.path.join(CASE_DIR, SERIES + ".bp")
+    use_vtx = has_vtx_reader() and os.path.isdir(bp) if use_vtx is None else use_vtx
+    if use_vtx:
+        return pv.ADIOS2VTXReader(registrationName=SERIES + ".bp", FileName=bp), "vtx"
+    reader = pv.Xdmf3ReaderT(registrationName=SERIES + ".xdmf",
+                             FileName=[os.path.join(CASE_DIR, SERIES + ".xdmf")])
+    block = FIELDS.index(field) if field in FIELDS else len(FIELDS)
+    ext = pv.ExtractBlock(registrationName=field, Input=reader)
+    ext.Selectors = ["/Root/Block%d" % block]
+    return ext, "xdmf"
+
+
+def open_mesh():
+    """(regions, borders): cells with their 'material' id, and the tagged facets."""
+    mesh = pv.Xdmf3ReaderS(registrationName="mesh.xdmf",
+                           FileName=[os.path.join(CASE_DIR, "mesh.xdmf")])
+    regions = pv.Threshold(registrationName="regions", Input=mesh)
+    regions.Scalars = ["CELLS", "material"]
+    regions.LowerThreshold, regions.UpperThreshold = -1e30, 1e30
+    borders = pv.Threshold(registrationName="borders", Input=mesh)
+    borders.Scalars = ["CELLS", "boundaries"]
+    borders.LowerThreshold, borders.UpperThreshold = -1e30, 1e30
+    return regions, borders
+
+
+def material_lut(names):
+    lut = pv.GetColorTransferFunction("material")
+    lut.InterpretValuesAsCategories = 1
+    ids = sorted(names)
+    label = {i: r if r == m else "%s (%s)" % (r, m) for i, (r, m) in names.items()}
+    lut.Annotations = [x for i in ids for x in (str(i), label[i])]
+    lut.IndexedColors = [c for k, _ in enumerate(ids) for c in PALETTE[k % len(PALETTE)]]
+    return lut
+
+
+def _style_bar(bar, title):
+    bar.Title = title
+    bar.ComponentTitle = ""
+    bar.TitleColor = bar.LabelColor = [0.0, 0.0, 0.0]
+    bar.WindowLocation = "Any Location"
+    bar.Position = [0.80, 0.15]
+    bar.RangeLabelFormat = "%-#6.3g"
+    bar.ScalarBarLength = 0.7
+
+
+def show(field=MAIN_FIELD, time=None):
+    """Build the two views; return a dict of the proxies (used by tests and users)."""
+    names = legend()
+    regions, borders = open_mesh()
+    source, kind = open_field(field)
+    scene = pv.GetAnimationScene()
+    scene.UpdateAnimationUsingDataTimeSteps()
+    times = list(pv.GetTimeKeeper().TimestepValues or [])
+    if time is None:
+        time = times[-1] if times else 0.0
+    scene.AnimationTime = time
+    layout = pv.CreateLayout("csefem case")
+    left = pv.CreateView("RenderView")
+    right = pv.CreateView("RenderView")
+    pv.AssignViewToLayout(view=left, layout=layout, hint=0)
+    pv.AssignViewToLayout(view=right, layout=layout, hint=0)
+    for view in (left, right):
+        view.OrientationAxesVisibility = 0
+        view.ViewTime = time
+        if hasattr(view, "UseColorPaletteForBackground"):
+            view.UseColorPaletteForBackground = 0
+        view.Background = [1.0, 1.0, 1.0]
+    rdisp = pv.Show(regions, left)
+    pv.ColorBy(rdisp, ("CELLS", "material"))
+    rdisp.LookupTable = material_lut(names)
+    rdisp.SetScalarBarVisibility(left, True)
+    _style_bar(pv.GetScalarBar(rdisp.LookupTable, left), "material")
+    fdisp = pv.Show(source, right)
+    assoc = "CELLS" if field in source.CellData.keys() else "POINTS"
+    pv.ColorBy(fdisp, (assoc, field))
+    fdisp.RescaleTransferFunctionToDataRange(True, False)
+    fdisp.SetScalarBarVisibility(right, True)
+    _style_bar(pv.GetScalarBar(pv.GetColorTransferFunction(field), right),
+               field + (" [%s]" % UNITS[field] if UNITS.get(field) else ""))
+    bdisp = pv.Show(borders, right)
+    pv.ColorBy(bdisp, None)
+    bdisp.AmbientColor = bdisp.DiffuseColor = [0.0, 0.0, 0.0]
+    bdisp.LineWidth = 2.0
+    is2d = source.GetDataInformation().GetBounds()[5] == source.GetDataInformation().GetBounds()[4]
+    for view in (left, right):
+        if is2d:
+            view.InteractionMode = "2D"
+        pv.SetActiveView(view)
+        pv.ResetCamera(view)
+        view.GetActiveCamera().Dolly(0.75)
+    pv.AddCameraLink(left, right, "csefem_link")
+    return {"layout": layout, "views": (left, right), "field": source, "regions": regions,
+            "borders": borders, "reader": kind, "time": time, "times": times,
+            "legend": names, "material_lut": rdisp.LookupTable}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--field", default=MAIN_FIELD, help="field to colour by")
+    parser.add_argument("--time", type=float, default=None, help="time [s] (default: last)")
+    parser.add_argument("--screenshot", default=None, help="save a PNG of both views")
+    parser.add_argument("--resolution", type=int, nargs=2, default=(1600, 600))
+    args = parser.parse_args(argv)
+    state = show(args.field, args.time)
+    print("opened %s (%s reader) at t = %g s" % (CASE_DIR, state["reader"], state["time"]))
+    if args.screenshot:
+        pv.SaveScreenshot(args.screenshot, state["layout"],
+                          ImageResolution=list(args.resolution))
+        print("wrote %s" % args.screenshot)
+    return state
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] if len(sys.argv) > 1 else [])
+'''
+
+
+def render_paraview_script(main_field: str, series: str, fields: list[str],
+                           units: dict[str, str] | None = None) -> str:
+    """The text of ``paraview.py`` for a case whose fields are in ``<series>.bp/.xdmf``.
+
+    Args:
+        main_field: Field shown by default (a function name).
+        series: Base name of the field files.
+        fields: Function names in the order they were written (the XDMF block order).
+        units: Optional unit per field name, for the scalar-bar title.
+    """
+    return (_TEMPLATE.replace("@MAIN_FIELD@", repr(main_field))
+            .replace("@SERIES@", repr(series))
+            .replace("@FIELDS@", repr(list(fields)))
+            .replace("@UNITS@", repr(dict(units or {}))))
+
+
+def write_paraview_script(case_dir: Path | str, main_field: str, series: str = "fields",
+                          fields: list[str] | None = None, units: dict[str, str] | None = None,
+                          overwrite: bool = False) -> Path:
+    """Write ``<case_dir>/paraview.py`` atomically (plain file I/O: call on one rank).
+
+    Args:
+        case_dir: The case directory (holds mesh.xdmf, materials.json, <series>.*).
+        main_field: Field shown by default.
+        series: Base name of the field files (``<series>.bp``, ``<series>.xdmf``).
+        fields: Function names in written order; default ``[main_field]``.
+        units: Optional unit per field, e.g. ``{"c_Li": "mol/m^3"}``.
+        overwrite: Replace an existing script instead of raising ``FileExistsError``.
+    """
+    path = Path(case_dir) / SCRIPT_NAME
+    text = render_paraview_script(main_field, series, fields or [main_field], units)
+    atomic_write_text(path, text, overwrite=overwrite)
+    path.chmod(0o755)
+    return path
