@@ -1,0 +1,293 @@
+"""Batch runner: the cases of a study on groups of MPI ranks, resumable, atomic per case.
+
+Layout of a study directory::
+
+    manifest.json       per case: config hash, status, output checksums (studies.manifest)
+    study.toml          the resolved configuration (sweeps expanded; loads back as is)
+    diagnostics.json    per case: the pre-solve diagnostics (mesh-measured once meshed)
+    cases/<name>/       a complete case (renamed from cases/<name>.partial/ when done)
+
+``ranks_per_case = k`` splits the communicator into ``size / k`` groups
+(``comm.Split(color=rank // k)``) that take the cases round-robin, one round at a time;
+after each round the groups' results are gathered with a collective on all ranks and
+rank 0 updates the manifest atomically. With more than one group the first case runs
+on all ranks first, which also warms the form JIT cache before the fan-out
+(engineering.md 1.5). A case that raises is logged with its name and marked failed;
+the others still run.
+
+Limitation: an exception raised on only some ranks of a group while the others sit
+in a collective deadlocks the group (MPI cannot recover from that); physics modules
+raise consistently on all ranks.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from mpi4py import MPI
+
+from fem.config import ConfigError
+from fem.fileio import atomic_write_json, atomic_write_text
+from fem.log import get_logger
+from studies import manifest as mf
+from studies import registry
+from studies.diagnostics import diagnose, errors
+
+log = get_logger("runner")
+DIAGNOSTICS = "diagnostics.json"
+STUDY_TOML = "study.toml"
+
+
+def select_cases(study: Any, patterns: list[str] | None) -> list[Any]:
+    """Cases whose name, or base name (before ``__``), matches one of ``patterns``."""
+    if not patterns:
+        return list(study.cases)
+    chosen = []
+    for pat in patterns:
+        hits = [c for c in study.cases if fnmatch.fnmatchcase(c.name, pat)
+                or c.name.split("__")[0] == pat]
+        if not hits:
+            raise ConfigError("--cases", f"case names or patterns matching one of "
+                              f"{[c.name for c in study.cases]}", pat)
+        chosen += [c for c in hits if c not in chosen]
+    return [c for c in study.cases if c in chosen]
+
+
+def _bcast_check(comm: MPI.Comm, fn: Any) -> Any:
+    """Run ``fn`` on rank 0, broadcast (result, ConfigError); re-raise it on every rank."""
+    payload: tuple[Any, Any] = (None, None)
+    if comm.rank == 0:
+        try:
+            payload = (fn(), None)
+        except ConfigError as err:
+            payload = (None, (err.field, err.expected, err.value))
+    result, err = comm.bcast(payload, root=0)
+    if err is not None:
+        raise ConfigError(*err)
+    return result
+
+
+def _prepare(study: Any, selected: list[Any], out: Path, force: bool) -> dict[str, Any]:
+    """Rank 0: refuse changed configurations, then decide which cases to run."""
+    data = mf.load(out)
+    if data.get("study") not in (None, study.name) and not force:
+        raise ConfigError("study.name", f"the study of the existing {out / mf.MANIFEST} "
+                          f"('{data['study']}'; rerun with --force)", study.name)
+    hashes = {c.name: c.config_hash() for c in selected}
+    for name, h in hashes.items():
+        entry = data["cases"].get(name)
+        if entry and entry.get("status") == "done" and entry.get("config_hash") != h and not force:
+            raise ConfigError(f"cases.{name}", "the configuration of its existing result in "
+                              f"{mf.case_dir(out, name)} (rerun with --force)",
+                              "a changed configuration")
+    todo, skipped = [], {}
+    for name in hashes:
+        ok, reason = mf.verify(out, name, data["cases"].get(name))
+        if ok and not force:
+            skipped[name] = reason
+        else:
+            todo.append(name)
+    return {"hashes": hashes, "todo": todo, "skipped": skipped}
+
+
+def _run_case(case: Any, study_dir: Path, comm: MPI.Comm, config_hash: str) -> dict[str, Any]:
+    """Run one case on ``comm`` in its staging directory; publish it atomically on success."""
+    from fem.output import CaseOutput
+    from geometries.builder import build_geometry
+
+    t0 = time.perf_counter()
+    staging, final = mf.partial_dir(study_dir, case.name), mf.case_dir(study_dir, case.name)
+    if comm.rank == 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+    comm.Barrier()
+    error, diags, out = None, [], None
+    try:
+        bundle = build_geometry(case.geometry, comm)
+        diags = [d.to_dict() for d in diagnose(case, bundle)]
+        out = CaseOutput(staging, bundle, comm, case.output)
+        run = registry.get_type(case.type).run_callable()
+        metrics = run(case, bundle, out, comm)
+        has_mesh = comm.bcast(out.path("mesh.xdmf").exists() if comm.rank == 0 else None, 0)
+        if not has_mesh:
+            out.write_mesh()
+        out.write_summary(metrics, config=case.to_dict(), wall_time_s=time.perf_counter() - t0,
+                          extra={"config_hash": config_hash, "case": case.name,
+                                 "diagnostics": diags})
+        out.close()
+    except Exception as err:  # noqa: BLE001 - a failing case must not stop the study
+        error = f"{type(err).__name__}: {err}"
+        log.debug("case %s failed:\n%s", case.name, traceback.format_exc())
+        if out is not None:
+            try:
+                out.close(complete=False)
+            except Exception:  # noqa: BLE001
+                pass
+    failed = comm.allreduce(error is not None, op=MPI.LOR)
+    messages = comm.gather(error, root=0)
+    world_ranks = comm.gather(MPI.COMM_WORLD.rank, root=0)
+    result: dict[str, Any] = {"name": case.name, "config_hash": config_hash,
+                              "diagnostics": diags, "status": "failed" if failed else "done",
+                              "world_ranks": world_ranks}
+    if comm.rank == 0:
+        if failed:
+            result["error"] = next((m for m in messages if m), "failed on another rank")
+        else:
+            result["files"] = mf.file_checksums(staging)
+            old = final.with_name(final.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            if final.exists():
+                final.rename(old)
+            staging.rename(final)
+            shutil.rmtree(old, ignore_errors=True)
+        result["wall_time_s"] = time.perf_counter() - t0
+    comm.Barrier()
+    return result
+
+
+class _Progress:
+    """Rank-0 progress lines: case i/n, name, elapsed, ETA (a bar on a terminal)."""
+
+    def __init__(self, total: int, comm: MPI.Comm) -> None:
+        self.total, self.done, self.t0 = total, 0, time.perf_counter()
+        self.tty = comm.rank == 0 and sys.stderr.isatty()
+
+    def update(self, result: dict[str, Any]) -> None:
+        self.done += 1
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / self.done * (self.total - self.done)
+        bar = ""
+        if self.tty:
+            filled = int(20 * self.done / max(self.total, 1))
+            bar = " [" + "#" * filled + "." * (20 - filled) + "]"
+        line = (f"case {self.done}/{self.total} {result['name']}: {result['status']} in "
+                f"{result.get('wall_time_s', 0.0):.1f} s (elapsed {elapsed:.0f} s, "
+                f"ETA {eta:.0f} s){bar}")
+        if result["status"] == "failed":
+            log.error("%s -- %s", line, result.get("error"))
+        else:
+            log.info(line)
+
+
+def run_study(study: Any, out_dir: str | Path, comm: MPI.Comm = MPI.COMM_WORLD,
+              force: bool = False, ranks_per_case: int | None = None,
+              cases: list[str] | None = None, report: bool = True) -> int:
+    """Run (or resume) ``study`` into ``out_dir``; collective on ``comm``.
+
+    Args:
+        study: a validated :class:`studies.schema.Study`.
+        out_dir: the study directory (created).
+        comm: all ranks of the batch.
+        force: rerun every selected case and accept changed configurations.
+        ranks_per_case: ranks per case group (a divisor of ``comm.size``; default all).
+        cases: names or fnmatch patterns of the cases to run (default all).
+        report: write the report at the end (``studies.report``, if available).
+
+    Returns:
+        0 if every selected case is complete, 1 if some case failed (identical on all
+        ranks). Invalid input raises :class:`ConfigError` before anything is written.
+    """
+    out = Path(out_dir)
+    k = comm.size if ranks_per_case is None else ranks_per_case
+    if k < 1 or comm.size % k != 0:
+        raise ConfigError("--ranks-per-case", f"a divisor of the number of ranks {comm.size}", k)
+    selected = select_cases(study, cases)
+    for case in selected:  # diagnose everything before any heavy work
+        bad = errors(diagnose(case))
+        if bad:
+            raise ConfigError(f"cases.{case.name}", "a case that can run (refused: "
+                              f"{bad[0].name}: {bad[0].message})", bad[0].value)
+    plan = _bcast_check(comm, lambda: _prepare(study, selected, out, force))
+    by_name = {c.name: c for c in selected}
+    if comm.rank == 0:
+        (out / mf.CASES_DIR).mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / STUDY_TOML, study.resolved_toml())
+        data = mf.load(out)
+        data["study"] = study.name
+        data["runs"].append({"started_utc": mf.utc_now(), "n_ranks": comm.size,
+                             "ranks_per_case": k, "force": force,
+                             "cases": [c.name for c in selected]})
+        for name in plan["todo"]:
+            shutil.rmtree(mf.partial_dir(out, name), ignore_errors=True)
+            entry = mf.record(data, name, status="pending", config_hash=plan["hashes"][name])
+            entry["attempts"] = entry.get("attempts", 0)
+        mf.save(out, data)
+        diag = {c.name: [d.to_dict() for d in diagnose(c)] for c in study.cases}
+        old = _read_json(out / DIAGNOSTICS)
+        atomic_write_json(out / DIAGNOSTICS, {**old, **diag})
+        for name, why in plan["skipped"].items():
+            log.info("skip %s (complete, %s)", name, why)
+    comm.Barrier()
+    todo = [by_name[n] for n in plan["todo"]]
+    progress = _Progress(len(todo), comm)
+    n_groups = comm.size // k
+    failed = False
+    if todo and n_groups > 1:  # warm the JIT: the first case on all ranks
+        failed |= _finish_round(out, comm, [_run_case(todo[0], out, comm,
+                                                      plan["hashes"][todo[0].name])], progress)
+        todo = todo[1:]
+    group = comm.Split(color=comm.rank // k, key=comm.rank) if n_groups > 1 else comm
+    try:
+        for start in range(0, len(todo), n_groups):
+            idx = start + comm.rank // k
+            result = None
+            if idx < len(todo):
+                res = _run_case(todo[idx], out, group, plan["hashes"][todo[idx].name])
+                result = res if group.rank == 0 else None
+            gathered = [r for r in comm.allgather(result) if r is not None]
+            failed |= _finish_round(out, comm, gathered, progress)
+    finally:
+        if group is not comm:
+            group.Free()
+    if report and comm.rank == 0:
+        _write_report(out)
+    comm.Barrier()
+    return 1 if failed else 0
+
+
+def _finish_round(out: Path, comm: MPI.Comm, results: list[dict[str, Any]],
+                  progress: _Progress) -> bool:
+    """Rank 0 records a round's results in the manifest; returns 'some case failed'."""
+    if comm.rank == 0:
+        data = mf.load(out)
+        diag = _read_json(out / DIAGNOSTICS)
+        for r in results:
+            entry = mf.record(data, r["name"], status=r["status"],
+                              config_hash=r["config_hash"], wall_time_s=r.get("wall_time_s"),
+                              error=r.get("error"), files=r.get("files", {}),
+                              world_ranks=r.get("world_ranks"))
+            entry["attempts"] = entry.get("attempts", 0) + 1
+            if r["status"] == "done":
+                entry["completed_utc"] = mf.utc_now()
+            if r["diagnostics"]:
+                diag[r["name"]] = r["diagnostics"]
+            progress.update(r)
+        mf.save(out, data)
+        atomic_write_json(out / DIAGNOSTICS, diag)
+    return any(r["status"] == "failed" for r in results)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _write_report(out: Path) -> None:
+    """Rank 0: ``studies.report.write_report(out)`` if that module exists."""
+    try:
+        from studies.report import write_report
+    except ImportError:
+        log.info("no report module (studies.report): report skipped")
+        return
+    try:
+        paths = write_report(out)
+        log.info("report: %s", ", ".join(str(p) for p in (paths or [])))
+    except Exception as err:  # noqa: BLE001 - a report failure must not hide the results
+        log.warning("report failed: %s: %s", type(err).__name__, err)

@@ -1,0 +1,306 @@
+"""Study files: one TOML file -> a validated :class:`Study` of typed :class:`Case` objects.
+
+Shape (all sections but ``[study]`` and ``[[cases]]`` optional)::
+
+    [study]                 name, type (default physics of the cases), description
+    [defaults]              any case field, deep-merged into every case
+    [[cases]]               name, type, geometry, materials, conditions, physics, solver, output
+    [[sweeps]]              mode = "product" | "zip", cases = [...], values = {"a.b" = [...]}
+
+Everything is validated before any heavy work: unknown keys, wrong types, unknown
+materials or material fields, non-positive thicknesses, a mesh size above the thinnest
+layer, duplicate case names, empty sweeps, zips of unequal length, unknown physics types.
+Each failure is a :class:`fem.config.ConfigError` whose one-line message names the dotted
+field (``cases[1].geometry.layers[0].thickness_um: expected ..., got -1.0``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fem.case import Conditions, OutputConfig, SolverConfig
+from fem.config import ConfigError, parse, to_dict
+from fem.material_library import MATERIALS
+from fem.materials import Material, MaterialError
+from geometries.spec import GeometryConfig, region_names
+from studies import registry
+from studies.sweeps import CASE_FIELDS, apply_overrides, deep_merge, expand
+
+TOP_KEYS = ("study", "defaults", "cases", "sweeps")
+STUDY_KEYS = ("name", "type", "description")
+CASE_KEYS = ("name", *CASE_FIELDS, "sweep_values")
+CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+OVERRIDABLE = tuple(f.name for f in dataclasses.fields(Material) if f.name not in ("name", "sources"))
+_MATERIAL_MSG = re.compile(r"^material '[^']*': (\w+) = (.*), expected (.*)$")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One fully resolved case of a study (after defaults, sweeps and overrides)."""
+
+    name: str
+    type: str
+    geometry: GeometryConfig
+    materials: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conditions: Conditions = field(default_factory=Conditions)
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    physics: Any = None
+    sweep_values: dict[str, Any] = field(default_factory=dict)
+
+    def material(self, name: str) -> Material:
+        """Material ``name`` from the library with this case's overrides."""
+        if name not in MATERIALS:
+            raise MaterialError(f"unknown material '{name}', expected one of {sorted(MATERIALS)}")
+        overrides = self.materials.get(name)
+        return MATERIALS[name].with_overrides(**overrides) if overrides else MATERIALS[name]
+
+    def region_materials(self, bundle: Any = None) -> dict[str, Material]:
+        """Region name -> Material (library + overrides); from ``bundle`` if given, else
+        from the resolved geometry's layers (region material of each layer)."""
+        if bundle is not None:
+            return {r: self.material(m) for r, m in bundle.region_materials.items()}
+        layers = self.geometry.resolved().layers
+        return {r: self.material(la.region_material)
+                for r, la in zip(region_names(layers), layers, strict=True)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that :func:`load_study` parses back into an equal case (None dropped)."""
+        return prune({
+            "name": self.name, "type": self.type, "geometry": to_dict(self.geometry),
+            "materials": to_dict(self.materials), "conditions": to_dict(self.conditions),
+            "solver": to_dict(self.solver), "output": to_dict(self.output),
+            "physics": to_dict(self.physics), "sweep_values": to_dict(self.sweep_values)})
+
+    def config_hash(self) -> str:
+        """SHA-256 of the configuration, including the resolved geometry and materials
+        (so a changed preset or library value counts as a changed configuration)."""
+        resolved = {"case": self.to_dict(),
+                    "geometry_resolved": prune(to_dict(self.geometry.resolved())),
+                    "materials_resolved": {r: prune(to_dict(m)) for r, m in
+                                           sorted(self.region_materials().items())}}
+        text = json.dumps(resolved, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Study:
+    """A parsed study: its cases in file order (sweeps expanded)."""
+
+    name: str
+    type: str | None
+    description: str
+    cases: list[Case]
+    source_text: str = ""
+    path: Path | None = None
+
+    def case(self, name: str) -> Case:
+        for c in self.cases:
+            if c.name == name:
+                return c
+        raise KeyError(f"no case '{name}', expected one of {[c.name for c in self.cases]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved study (no defaults, no sweeps): loads back to the same cases."""
+        head = prune({"name": self.name, "type": self.type, "description": self.description})
+        return {"study": head, "cases": [c.to_dict() for c in self.cases]}
+
+    def resolved_toml(self) -> str:
+        """The resolved study as TOML text (what the runner writes as ``study.toml``)."""
+        return dumps_toml(self.to_dict())
+
+
+def prune(obj: Any) -> Any:
+    """Drop ``None`` values from nested dicts (TOML has no null; defaults restore them)."""
+    if isinstance(obj, dict):
+        return {k: prune(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, (list, tuple)):
+        return [prune(v) for v in obj]
+    return obj
+
+
+def _check_keys(table: Any, allowed: tuple[str, ...], where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(where, "a table", table)
+    for key in table:
+        if key not in allowed:
+            name = f"{where}.{key}" if where else key
+            raise ConfigError(name, f"a known key (one of {', '.join(allowed)})")
+    return table
+
+
+def _parse_materials(raw: Any, where: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(raw, dict):
+        raise ConfigError(where, "a table of material name -> {field = value}", raw)
+    out: dict[str, dict[str, Any]] = {}
+    for name, overrides in raw.items():
+        path = f"{where}.{name}"
+        if name not in MATERIALS:
+            raise ConfigError(path, f"a known material (one of {', '.join(sorted(MATERIALS))})",
+                              name)
+        _check_keys(overrides, OVERRIDABLE, path)
+        base = {k: v for k, v in to_dict(MATERIALS[name]).items()}
+        try:
+            parse(Material, {**base, **overrides}, path)
+        except MaterialError as err:
+            m = _MATERIAL_MSG.match(str(err))
+            if m is None:
+                raise ConfigError(path, "valid material fields", str(err)) from None
+            fname = m.group(1)
+            raise ConfigError(f"{path}.{fname}", m.group(3),
+                              overrides.get(fname, m.group(2))) from None
+        out[name] = dict(overrides)
+    return out
+
+
+def parse_case(raw: dict[str, Any], index: int, study_type: str | None) -> Case:
+    """Validate one merged, expanded raw case table into a :class:`Case`."""
+    where = f"cases[{index}]"
+    _check_keys(raw, CASE_KEYS, where)
+    name = raw.get("name")
+    if not isinstance(name, str) or not CASE_NAME.match(name):
+        raise ConfigError(f"{where}.name", "a name of letters, digits, '_', '-', '+' and '.'",
+                          name)
+    type_name = raw.get("type", study_type)
+    if type_name is None:
+        raise ConfigError(f"{where}.type", f"one of {', '.join(sorted(registry.TYPES))} "
+                          "(or study.type)")
+    try:
+        ptype = registry.get_type(type_name)
+        config_cls = ptype.config_class()
+    except ConfigError as err:
+        raise err.prefixed(where) from None
+    if "geometry" not in raw:
+        raise ConfigError(f"{where}.geometry", "a table with a preset or layers (required)")
+    sweep_values = raw.get("sweep_values", {})
+    if not isinstance(sweep_values, dict):
+        raise ConfigError(f"{where}.sweep_values", "a table", sweep_values)
+    case = Case(
+        name=name, type=type_name,
+        geometry=parse(GeometryConfig, raw["geometry"], f"{where}.geometry"),
+        materials=_parse_materials(raw.get("materials", {}), f"{where}.materials"),
+        conditions=parse(Conditions, raw.get("conditions", {}), f"{where}.conditions"),
+        solver=parse(SolverConfig, raw.get("solver", {}), f"{where}.solver"),
+        output=parse(OutputConfig, raw.get("output", {}), f"{where}.output"),
+        physics=parse(config_cls, raw.get("physics", {}), f"{where}.physics"),
+        sweep_values=dict(sweep_values))
+    return case
+
+
+def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = None) -> Study:
+    """Validate a raw study table (after ``--set`` overrides) into a :class:`Study`."""
+    _check_keys(raw, TOP_KEYS, "")
+    head = _check_keys(raw.get("study"), STUDY_KEYS, "study") if "study" in raw else None
+    if head is None:
+        raise ConfigError("study", "a [study] table with a name (required)")
+    name = head.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("study.name", "a non-empty string", name)
+    study_type = head.get("type")
+    if study_type is not None and study_type not in registry.TYPES:
+        raise ConfigError("study.type", f"one of {', '.join(sorted(registry.TYPES))}", study_type)
+    description = head.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError("study.description", "a string", description)
+    defaults = _check_keys(raw.get("defaults", {}), CASE_FIELDS, "defaults")
+    cases_raw = raw.get("cases")
+    if not isinstance(cases_raw, list) or not cases_raw:
+        raise ConfigError("cases", "a non-empty array of [[cases]] tables", cases_raw)
+    merged = []
+    for i, case in enumerate(cases_raw):
+        _check_keys(case, CASE_KEYS, f"cases[{i}]")
+        base_name = case.get("name")
+        if not isinstance(base_name, str) or not CASE_NAME.match(base_name):
+            raise ConfigError(f"cases[{i}].name", "a name of letters, digits, '_', '-', '+' and '.'",
+                              base_name)
+        merged.append(deep_merge(defaults, case))
+    _unique([c["name"] for c in merged], "cases[{}].name")
+    sweeps = raw.get("sweeps", [])
+    if not isinstance(sweeps, list):
+        raise ConfigError("sweeps", "an array of [[sweeps]] tables", sweeps)
+    expanded = expand(merged, sweeps)
+    _unique([c["name"] for c in expanded], "expanded case [{}] name")
+    cases = [parse_case(c, i, study_type) for i, c in enumerate(expanded)]
+    return Study(name=name, type=study_type, description=description, cases=cases,
+                 source_text=source_text, path=path)
+
+
+def _unique(names: list[str], where: str) -> None:
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            raise ConfigError(where.format(i), "a unique case name", n)
+        seen.add(n)
+
+
+def load_study_text(text: str, overrides: list[str] | tuple[str, ...] = (),
+                    path: Path | None = None) -> Study:
+    """Parse and validate study TOML ``text`` with ``--set`` overrides."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(str(path or "study"), "valid TOML", str(err)) from None
+    return parse_study(apply_overrides(raw, list(overrides)), source_text=text, path=path)
+
+
+def load_study(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Study:
+    """Read, validate and expand the study file ``path`` (``overrides``: ``key=value``)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(str(p), "a readable study file", err.strerror) from None
+    return load_study_text(text, overrides, p)
+
+
+# -- a minimal TOML writer (stdlib has a reader only) -----------------------------------
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        text = repr(value)
+        return {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(text, text)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}"
+                               for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    """TOML text for ``{"study": {...}, "cases": [{...}, ...]}``-like data.
+
+    Top-level tables become ``[name]``, top-level lists of tables ``[[name]]``; anything
+    deeper is written inline. ``None`` values must be pruned first.
+    """
+    lines: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines.append(f"[{_toml_key(key)}]")
+            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+            lines.append("")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for item in value:
+                lines.append(f"[[{_toml_key(key)}]]")
+                lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in item.items())
+                lines.append("")
+        else:
+            lines.insert(0, f"{_toml_key(key)} = {_toml_value(value)}")
+    return "\n".join(lines)
