@@ -1,0 +1,112 @@
+"""The ``physics`` table of an NPP case: formulation, boundary kinetics, time integration.
+
+Every value is a named, overridable input; defaults carry their source
+(``physics-npp.md`` section numbers) or ``[assumption]``.  The operating point itself
+(temperature, current density / Li flux / cell voltage, end time) lives in
+:class:`fem.case.Conditions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fem.config import require
+from fem.timestepping import TimeStepConfig
+
+Formulation = Literal["electroneutral", "poisson"]
+Mode = Literal["steady", "transient"]
+Kinetics = Literal["reversible", "butler_volmer"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """NPP physics of one case (TOML ``[cases.physics]``).
+
+    Attributes:
+        formulation: ``"electroneutral"`` (default; unknowns mu+ and mu_a, physics-npp.md
+            sec. 3.3) or ``"poisson"`` (unknowns mu+, mu_a, psi with the layers'
+            permittivities; for small domains, double layers, the SI-literal set-up).
+        degree: Lagrange degree of the unknowns (1 or 2).
+        mode: ``"steady"`` (pseudo-transient continuation to the steady state, inventory
+            of the mobile anion conserved exactly) or ``"transient"`` (from rest).
+        time_integrator: ``"bdf2"`` (variable-step, first step backward Euler) or
+            ``"backward_euler"``.
+        kinetics: electrode kinetics under a potentiostatic drive: ``"reversible"``
+            (mu+ = F phi_s / RT at the electrode) or ``"butler_volmer"`` (physics-npp.md
+            sec. 5 B2). Galvanostatic drives always use a reversible plating anode as the
+            potential reference (B1).
+        exchange_current_density_mA_per_cm2: BV i0 [mA/cm^2]; [assumption] 0.5 at 60 C
+            (physics-npp.md sec. 9).
+        alpha_anodic, alpha_cathodic: BV transfer coefficients; [assumption] 0.5 each.
+        si_literal: B3 (physics-npp.md sec. 5): Li flux in at the cathode and out at the
+            anode plus ``si_literal_voltage_V`` between them, both imposed; needs
+            ``formulation = "poisson"``; results are labelled non-physical.
+        si_literal_voltage_V: the SI's "overpotential difference" [V] ([SI] 0.01).
+        permittivity_scale: factor on every eps_r (regularised PNP, sec. 7; 1 = physical).
+        permittivity_continuation: descending eps_r factors solved first at rest (sec. 8.8),
+            ending implicitly at ``permittivity_scale``.
+        compare_half_debye: Poisson only: also solve with eps_r / 4 (delta halved) and
+            report the relative change of the bulk fields.
+        c_ref_mol_per_m3: concentration scale; default the anode layer's c0.
+        quadrature_degree: fixed degree on the exp terms; default 4 (P1) / 6 (P2) (sec. 8.11).
+        min_c_plus_fraction: transient stop when min c+ < this x c_ref (depletion, sec. 6).
+        steady_dt_factor: pseudo-time step of the final steady iterations, in units of the
+            slowest diffusion time L^2 / D_min.
+        time: adaptive time-step controller for transient runs [s].
+        output_times_s: times written as fields (hit exactly); the end time always is.
+        profile_points: number of points of ``profile_axis.csv``.
+    """
+
+    formulation: Formulation = "electroneutral"
+    degree: int = 1
+    mode: Mode = "steady"
+    time_integrator: Literal["bdf2", "backward_euler"] = "bdf2"
+    kinetics: Kinetics = "reversible"
+    exchange_current_density_mA_per_cm2: float = 0.5
+    alpha_anodic: float = 0.5
+    alpha_cathodic: float = 0.5
+    si_literal: bool = False
+    si_literal_voltage_V: float = 0.01
+    permittivity_scale: float = 1.0
+    permittivity_continuation: list[float] = field(default_factory=list)
+    compare_half_debye: bool = False
+    c_ref_mol_per_m3: float | None = None
+    quadrature_degree: int | None = None
+    min_c_plus_fraction: float = 1e-3
+    steady_dt_factor: float = 1e8
+    time: TimeStepConfig = field(default_factory=lambda: TimeStepConfig(
+        dt_initial=1e-4, dt_max=10.0, target_iterations=4, growth_factor=1.5))
+    output_times_s: list[float] = field(default_factory=list)
+    profile_points: int = 401
+
+    def __post_init__(self) -> None:
+        require(self.degree in (1, 2), "degree", "1 or 2", self.degree)
+        require(self.exchange_current_density_mA_per_cm2 > 0,
+                "exchange_current_density_mA_per_cm2", "> 0",
+                self.exchange_current_density_mA_per_cm2)
+        require(0 < self.alpha_anodic < 1, "alpha_anodic", "in (0, 1)", self.alpha_anodic)
+        require(0 < self.alpha_cathodic < 1, "alpha_cathodic", "in (0, 1)",
+                self.alpha_cathodic)
+        require(not self.si_literal or self.formulation == "poisson", "si_literal",
+                'formulation = "poisson" (B3 is over-determined in the electroneutral limit)',
+                self.si_literal)
+        require(self.permittivity_scale > 0, "permittivity_scale", "> 0",
+                self.permittivity_scale)
+        require(all(s > 0 for s in self.permittivity_continuation), "permittivity_continuation",
+                "positive factors", self.permittivity_continuation)
+        require(self.c_ref_mol_per_m3 is None or self.c_ref_mol_per_m3 > 0, "c_ref_mol_per_m3",
+                "> 0", self.c_ref_mol_per_m3)
+        require(self.quadrature_degree is None or self.quadrature_degree >= 1,
+                "quadrature_degree", ">= 1", self.quadrature_degree)
+        require(0 < self.min_c_plus_fraction < 1, "min_c_plus_fraction", "in (0, 1)",
+                self.min_c_plus_fraction)
+        require(self.steady_dt_factor >= 1, "steady_dt_factor", ">= 1", self.steady_dt_factor)
+        require(all(t > 0 for t in self.output_times_s), "output_times_s", "positive times",
+                self.output_times_s)
+        require(self.profile_points >= 2, "profile_points", ">= 2", self.profile_points)
+
+    @property
+    def quadrature(self) -> int:
+        """The fixed quadrature degree (4 for P1, 6 for P2 unless set)."""
+        return self.quadrature_degree or (4 if self.degree == 1 else 6)
