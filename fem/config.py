@@ -63,6 +63,9 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
+        members = [a for a in args if a is not type(None)]
+        if len(members) == 1:  # Optional[X]: keep X's own (deeper) error
+            return _convert(members[0], value, path)
         for arg in args:
             if arg is type(None):
                 continue
