@@ -152,6 +152,9 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
         return d
     steady = is_steady(case)
     worst = "ok"
+    binary = all(r["tr"].c_fixed_mol_per_m3 == 0 for r in layers)
+    c0s = {r["tr"].c_plus_mol_per_m3 for r in layers}
+    exact_stack = binary and len(c0s) == 1
     for r in layers:
         tr = r["tr"]
         if tr.c_fixed_mol_per_m3 > 0:
@@ -160,13 +163,13 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
         i_lim = ec.limiting_current_A_per_m2(tr.D_plus_m2_per_s, tr.c_plus_mol_per_m3, r["L_m"])
         cls = ec.classify_operating_point(i_loc, i_lim)
         worst = max(worst, cls, key=["ok", "warn", "over-limiting"].index)
-        add(f"i_over_ilim[{r['region']}]", i_loc / i_lim, "", _level(cls, steady),
+        # with an exact stack criterion below, the per-layer ratio only informs
+        level = _level(cls, steady and not exact_stack)
+        add(f"i_over_ilim[{r['region']}]", i_loc / i_lim, "", level,
             f"{cls}: layer {r['region']} alone ({r['L_m'] / UM:.3g} um) has "
             f"i_lim = {i_lim / 10:.4g} mA/cm^2 (4 F D+ c0 / L)"
             + (f", current confined to the {r['open']:.0%} open area" if r["open"] < 1 else ""))
-    binary = all(r["tr"].c_fixed_mol_per_m3 == 0 for r in layers)
-    c0s = {r["tr"].c_plus_mol_per_m3 for r in layers}
-    if binary and len(c0s) == 1:
+    if exact_stack:
         c0 = c0s.pop()
         src_first = layers[::-1]  # the source (cathode) side first
         Ds = [r["tr"].D_plus_m2_per_s * r["open"] for r in src_first]
