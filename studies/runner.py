@@ -32,6 +32,7 @@ from typing import Any
 
 from mpi4py import MPI
 
+from fem._stack import stack_versions
 from fem.config import ConfigError
 from fem.fileio import atomic_write_json, atomic_write_text
 from fem.log import get_logger
@@ -212,9 +213,11 @@ def run_study(study: Any, out_dir: str | Path, comm: MPI.Comm = MPI.COMM_WORLD,
         data["study"] = study.name
         data["runs"].append({"started_utc": mf.utc_now(), "n_ranks": comm.size,
                              "ranks_per_case": k, "force": force,
+                             "versions": stack_versions(),
                              "cases": [c.name for c in selected]})
+        for case in selected:  # a crash leaves only a staging directory: remove it
+            shutil.rmtree(mf.partial_dir(out, case.name), ignore_errors=True)
         for name in plan["todo"]:
-            shutil.rmtree(mf.partial_dir(out, name), ignore_errors=True)
             entry = mf.record(data, name, status="pending", config_hash=plan["hashes"][name])
             entry["attempts"] = entry.get("attempts", 0)
         mf.save(out, data)
