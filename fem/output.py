@@ -145,6 +145,14 @@ class CaseOutput:
         """Path of ``filename`` inside the case directory."""
         return self.outdir / filename
 
+    def claim_file(self, filename: str) -> Path:
+        """Reserve ``filename`` for a file the caller writes itself (e.g. a PNG; collective).
+
+        Raises ``FileExistsError`` if it exists (unless ``overwrite``) or was claimed.
+        """
+        self._claim(filename)
+        return self.path(filename)
+
     @property
     def material(self) -> dfem.Function:
         """The DG0 ``material`` field of this case (built once)."""

@@ -1,0 +1,257 @@
+"""Figures: PyVista off-screen field snapshots and matplotlib line plots (PNG, atomic).
+
+Field snapshots are collective (every rank calls; the P1 field and the region ids are
+gathered to rank 0, which renders).  Line plots and image montages are plain
+functions: call them on one rank (or pass ``comm`` to have rank 0 draw).
+
+Off-screen rendering needs ``PYVISTA_OFF_SCREEN=true`` and EGL
+(``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow``, system ``libegl1 libgl1-mesa-dri``);
+see engineering.md 1.8.  Without a GL library VTK segfaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fem import _stack  # noqa: F401  (import order of the DOLFINx wheel)
+from dolfinx import fem as dfem
+from dolfinx import plot
+from mpi4py import MPI
+
+os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+BORDER_COLOR = "black"
+
+
+def _atomic_save(path: Path | str, save: Callable[[str], None]) -> Path:
+    """Call ``save(tmp)`` on a temporary PNG next to ``path`` and move it into place."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".png", dir=p.parent)
+    os.close(fd)
+    try:
+        save(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def _root_call(comm: MPI.Comm | None, fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on rank 0 of ``comm`` (everywhere if None); re-raise its error on all ranks."""
+    if comm is None:
+        return fn()
+    result, err = None, None
+    if comm.rank == 0:
+        try:
+            result = fn()
+        except Exception as e:  # noqa: BLE001 - re-raised on every rank below
+            err = f"{type(e).__name__}: {e}"
+    err = comm.bcast(err, root=0)
+    if err:
+        raise RuntimeError(f"plotting failed on rank 0: {err}")
+    return comm.bcast(result, root=0)
+
+
+def gather_p1(function: dfem.Function, cell_tags: Any = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Gather ``function`` as a P1 (geometry-degree) field on rank 0 (collective).
+
+    Vector fields are reduced to their Euclidean magnitude.
+
+    Returns:
+        On rank 0: ``(points, values, cells, cell_types, region)`` in VTK layout
+        (``region`` = the cell tag, -1 if untagged or no tags given); None on other ranks.
+    """
+    msh = function.function_space.mesh
+    comm = msh.comm
+    degree = msh.geometry.cmaps[0].degree
+    shape = tuple(function.function_space.value_shape)
+    V = dfem.functionspace(msh, ("Lagrange", degree, shape))
+    u = dfem.Function(V)
+    u.interpolate(function)
+    u.x.scatter_forward()
+    V1 = V.sub(0).collapse()[0] if shape else V
+    cells, types, x = plot.vtk_mesh(V1)
+    bs = V.dofmap.index_map_bs
+    vals = u.x.array.reshape(-1, bs)
+    vals = np.linalg.norm(vals, axis=1) if shape else vals[:, 0]
+    imap = V1.dofmap.index_map
+    gids = imap.local_to_global(np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32))
+    tdim = msh.topology.dim
+    n_owned = msh.topology.index_map(tdim).size_local
+    region = np.full(n_owned, -1, dtype=np.int32)
+    if cell_tags is not None:
+        own = cell_tags.indices < n_owned
+        region[cell_tags.indices[own]] = cell_tags.values[own]
+    local = (x, vals, cells.reshape(len(types), -1), types, region, gids)
+    gathered = comm.gather(local, root=0)
+    if comm.rank != 0:
+        return None
+    all_gids = np.concatenate([g[5] for g in gathered])
+    uniq, first = np.unique(all_gids, return_index=True)
+    points = np.concatenate([g[0] for g in gathered])[first]
+    values = np.concatenate([g[1] for g in gathered])[first]
+    conn = []
+    for _x, _v, c, _t, _r, g in gathered:
+        c = c.copy()
+        c[:, 1:] = np.searchsorted(uniq, g[c[:, 1:]])
+        conn.append(c)
+    return (points, values, np.concatenate(conn).ravel(),
+            np.concatenate([g[3] for g in gathered]),
+            np.concatenate([g[4] for g in gathered]))
+
+
+def _region_borders(grid: Any) -> Any:
+    """Lines along the borders of every region (and the outer boundary); 3D: on the slice."""
+    import pyvista as pv
+
+    pieces = []
+    for rid in np.unique(grid.cell_data["region"]):
+        part = grid.extract_cells(np.flatnonzero(grid.cell_data["region"] == rid))
+        surf = part.extract_surface(algorithm="dataset_surface")
+        pieces.append(surf.extract_feature_edges(boundary_edges=True, feature_edges=False,
+                                                 manifold_edges=False, non_manifold_edges=False))
+    return pv.merge(pieces) if pieces else None
+
+
+def render_field_png(function: dfem.Function, path: Path | str, title: str,
+                     label_with_unit: str, cell_tags: Any = None,
+                     regions: dict[str, int] | None = None, cmap: str | None = None,
+                     window_width_px: int = 1400) -> Path:
+    """Render a field with the material regions outlined to a PNG (collective).
+
+    Args:
+        function: Any Lagrange/DG field (interpolated to P1; vectors as magnitude).
+        path: Output PNG (written atomically by rank 0).
+        title: Figure title.
+        label_with_unit: Scalar-bar title, e.g. ``"c_Li [mol/m^3]"``.
+        cell_tags: Region ids per cell (``bundle.cell_tags``); outlines drawn if given.
+        regions: Region name -> id, to label the regions in the title line.
+        cmap: Matplotlib colormap name (default ``viridis``).
+        window_width_px: Image width; the height follows the domain's aspect ratio.
+
+    Returns:
+        The PNG path (on every rank). 3D meshes are shown as a slice at mid-depth (z).
+    """
+    data = gather_p1(function, cell_tags)
+    tdim = function.function_space.mesh.topology.dim
+
+    def draw() -> Path:
+        import pyvista as pv
+
+        points, values, cells, types, region = data
+        pts = np.zeros((len(points), 3))
+        pts[:, : points.shape[1]] = points
+        grid = pv.UnstructuredGrid(cells, types, pts)
+        grid.point_data[label_with_unit] = values
+        grid.cell_data["region"] = region
+        is3d = tdim == 3
+        if is3d:
+            grid = grid.slice(normal="z", origin=grid.center)
+        lo, hi = np.asarray(grid.bounds)[[0, 2]], np.asarray(grid.bounds)[[1, 3]]
+        aspect = float((hi[1] - lo[1]) / max(hi[0] - lo[0], 1e-300))
+        height = int(np.clip(window_width_px * aspect * 0.8 + 220, 320, 1600))
+        pl = pv.Plotter(off_screen=True, window_size=(window_width_px, height))
+        pl.set_background("white")
+        pl.add_mesh(grid, scalars=label_with_unit, cmap=cmap or "viridis",
+                    show_scalar_bar=True,
+                    scalar_bar_args={"title": label_with_unit, "color": "black",
+                                     "vertical": False, "position_x": 0.2,
+                                     "position_y": 0.03, "width": 0.6, "height": 0.12,
+                                     "fmt": "%.3g", "n_labels": 5})
+        if cell_tags is not None and np.any(region >= 0):
+            borders = _region_borders(grid)
+            if borders is not None and borders.n_cells:
+                pl.add_mesh(borders, color=BORDER_COLOR, line_width=2.5)
+        names = ""
+        if regions:
+            names = "  |  regions: " + ", ".join(f"{n} ({i})" for n, i in
+                                                 sorted(regions.items(), key=lambda kv: kv[1]))
+        pl.add_text(title + names, position="upper_edge", font_size=11, color="black")
+        pl.view_xy()
+        pl.enable_parallel_projection()
+        pl.camera.tight(padding=0.08, adjust_render_window=False)
+        pl.camera.zoom(0.85)
+        out = _atomic_save(path, lambda tmp: pl.screenshot(tmp))
+        pl.close()
+        return out
+
+    return _root_call(function.function_space.mesh.comm, draw)
+
+
+def line_plot_png(series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: str,
+                  ylabel: str, path: Path | str, title: str = "",
+                  comm: MPI.Comm | None = None, logy: bool = False) -> Path:
+    """Overlay line plots (one per label) to a PNG; axis labels carry units.
+
+    Args:
+        series: Label -> (x, y).
+        xlabel: e.g. ``"y [um]"``.
+        ylabel: e.g. ``"c_Li [mol/m^3]"``.
+        path: Output PNG (atomic).
+        title: Figure title.
+        comm: If given, rank 0 draws and all ranks return the path.
+        logy: Logarithmic y axis.
+    """
+    def draw() -> Path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+        for label, (x, y) in series.items():
+            ax.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), label=label,
+                    marker="." if len(x) < 30 else None)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if logy:
+            ax.set_yscale("log")
+        if title:
+            ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+        if len(series) > 1 or any(series):
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        try:
+            return _atomic_save(path, lambda tmp: fig.savefig(tmp, format="png"))
+        finally:
+            plt.close(fig)
+
+    return _root_call(comm, draw)
+
+
+def side_by_side_png(images: Sequence[Path | str], path: Path | str,
+                     comm: MPI.Comm | None = None) -> Path:
+    """Place PNGs left to right (top-aligned, white padding) in one PNG."""
+    def draw() -> Path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.image as mpimg
+
+        arrays = []
+        for im in images:
+            a = mpimg.imread(str(im))
+            if a.dtype != np.float32 and a.dtype != np.float64:
+                a = a.astype(np.float32) / 255.0
+            if a.shape[2] == 3:
+                a = np.concatenate([a, np.ones(a.shape[:2] + (1,), a.dtype)], axis=2)
+            arrays.append(a)
+        h = max(a.shape[0] for a in arrays)
+        padded = [np.concatenate([a, np.ones((h - a.shape[0],) + a.shape[1:], a.dtype)])
+                  for a in arrays]
+        montage = np.concatenate(padded, axis=1)
+        return _atomic_save(path, lambda tmp: mpimg.imsave(tmp, montage, format="png"))
+
+    return _root_call(comm, draw)
