@@ -23,6 +23,9 @@ _TEMPLATE = r'''#!/usr/bin/env pvpython
     xvfb-run -a pvpython paraview.py --screenshot out.png [--field NAME] [--time T]
     paraview --script=paraview.py                 # the same pipeline in the GUI
 
+Without a display (ssh, containers) use ``xvfb-run -a``: Debian's X-only build
+crashes when it creates a render view with no X server.
+
 Written by csefem; reads VTX (<series>.bp, ParaView >= 5.12 with ADIOS2) or else the
 XDMF files (ParaView 5.11).  The region ids and names come from materials.json.
 """

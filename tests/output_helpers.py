@@ -56,3 +56,39 @@ def p1_field(bundle: MeshBundle, name: str = "c_Li", scale: float = 1.0) -> dfem
     f = dfem.Function(V, name=name)
     f.interpolate(lambda x: scale * (1.0 + x[0] / WIDTH_UM + 2.0 * x[1] / HEIGHT_UM))
     return f
+
+
+def write_toy_case(outdir: str, steps: int = 3) -> dict:
+    """Write a small case through CaseOutput (collective); return what ParaView must read.
+
+    Fields ``c_Li`` (scaled by 1, 2, ... per step) and ``phi`` at t = 0, 1, ...; the
+    expected values are global (allreduced) and identical on every rank.
+    """
+    from fem.output import CaseOutput, material_table
+
+    comm = MPI.COMM_WORLD
+    b = toy_bundle(comm)
+    c, phi = p1_field(b, "c_Li"), p1_field(b, "phi", scale=-0.01)
+    base = c.x.array.copy()
+    with CaseOutput(outdir, b, comm) as out:
+        out.write_mesh()
+        series = out.field_series("fields", [c, phi], units={"c_Li": "mol/m^3", "phi": "V"})
+        for k in range(steps):
+            c.x.array[:] = (k + 1) * base
+            series.write(float(k))
+    rng = {f.name: [comm.allreduce(float(f.x.array.min()), op=MPI.MIN),
+                    comm.allreduce(float(f.x.array.max()), op=MPI.MAX)] for f in (c, phi)}
+    tdim = b.mesh.topology.dim
+    return {"ranges": rng, "times": [float(k) for k in range(steps)],
+            "n_cells": b.mesh.topology.index_map(tdim).size_global,
+            "legend": material_table(b), "boundary_ids": sorted(BOUNDARIES.values())}
+
+
+if __name__ == "__main__":  # python tests/output_helpers.py OUTDIR EXPECTED.json
+    import json
+    import sys
+
+    expected = write_toy_case(sys.argv[1])
+    if MPI.COMM_WORLD.rank == 0:
+        with open(sys.argv[2], "w") as fh:
+            json.dump(expected, fh)
