@@ -80,12 +80,11 @@ def gather_p1(function: dfem.Function, cell_tags: Any = None
     u = dfem.Function(V)
     u.interpolate(function)
     u.x.scatter_forward()
-    V1 = V.sub(0).collapse()[0] if shape else V
-    cells, types, x = plot.vtk_mesh(V1)
+    cells, types, x = plot.vtk_mesh(V)  # one point per node (block) of V
     bs = V.dofmap.index_map_bs
     vals = u.x.array.reshape(-1, bs)
     vals = np.linalg.norm(vals, axis=1) if shape else vals[:, 0]
-    imap = V1.dofmap.index_map
+    imap = V.dofmap.index_map
     gids = imap.local_to_global(np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32))
     tdim = msh.topology.dim
     n_owned = msh.topology.index_map(tdim).size_local
@@ -157,7 +156,11 @@ def render_field_png(function: dfem.Function, path: Path | str, title: str,
         grid.cell_data["region"] = region
         is3d = tdim == 3
         if is3d:
+            z_mid = grid.center[2]
             grid = grid.slice(normal="z", origin=grid.center)
+            title_line = f"{title} (slice z = {z_mid:.3g})"
+        else:
+            title_line = title
         lo, hi = np.asarray(grid.bounds)[[0, 2]], np.asarray(grid.bounds)[[1, 3]]
         aspect = float((hi[1] - lo[1]) / max(hi[0] - lo[0], 1e-300))
         height = int(np.clip(window_width_px * aspect * 0.8 + 220, 320, 1600))
@@ -177,11 +180,11 @@ def render_field_png(function: dfem.Function, path: Path | str, title: str,
         if regions:
             names = "  |  regions: " + ", ".join(f"{n} ({i})" for n, i in
                                                  sorted(regions.items(), key=lambda kv: kv[1]))
-        pl.add_text(title + names, position="upper_edge", font_size=11, color="black")
+        pl.add_text(title_line + names, position="upper_edge", font_size=11, color="black")
         pl.view_xy()
         pl.enable_parallel_projection()
         pl.camera.tight(padding=0.08, adjust_render_window=False)
-        pl.camera.zoom(0.85)
+        pl.camera.zoom(0.8)
         out = _atomic_save(path, lambda tmp: pl.screenshot(tmp))
         pl.close()
         return out

@@ -56,6 +56,22 @@ def test_gather_p1_is_the_global_field(comm):
     assert err < 1e-12 and tri and regions_ok and (n1, n2) == (64, 128)
 
 
+def test_gather_and_render_a_3d_vector_field(comm, shared_tmp):
+    from dolfinx import fem as dfem
+    from dolfinx import mesh as dmesh
+
+    msh = dmesh.create_box(comm, [[0, 0, 0], [4, 3, 2]], [4, 3, 2])
+    V = dfem.functionspace(msh, ("Lagrange", 1, (3,)))
+    u = dfem.Function(V, name="u")
+    u.interpolate(lambda x: np.vstack([x[0], x[1], 0.0 * x[2]]))
+    data = gather_p1(u)
+    err = on_root(comm, lambda: (len(data[0]), float(np.abs(
+        data[1] - np.hypot(data[0][:, 0], data[0][:, 1])).max())))
+    assert err[0] == 5 * 4 * 3 and err[1] < 1e-12  # magnitude at every vertex, once each
+    png = render_field_png(u, shared_tmp / "box.png", "|u|", "u [um]")
+    assert on_root(comm, lambda: float(_png(png)[..., :3].std()) > 0.05)
+
+
 def _dark_fraction(img):
     rgb = img[..., :3]
     return float(np.mean(np.all(rgb < 0.15, axis=-1)))
