@@ -21,12 +21,12 @@ from dolfinx import fem as dfem
 from mpi4py import MPI
 
 from fem.npp import forms
+from fem.npp.build import solver_options
 from fem.npp.coefficients import RegionTransport, Scales
 from fem.npp.config import Config
 from fem.npp.meshes import stack_bundle
 from fem.npp.problem import Drive, NPPProblem
 from fem.npp.solve import solve_steady
-from fem.solvers import petsc_options
 
 # two regions: (D+, D_a, c_f, eps factor) -- O(1) scaled values
 REGIONS = {"A": (1.0, 2.0, 0.0, 1.0), "B": (0.5, 1.5, 0.4, 2.0)}
@@ -92,9 +92,9 @@ def errors(formulation: str, degree: int, n: int) -> tuple[list[float], list[flo
     bundle = stack_bundle([("A", 0.5), ("B", 0.5)], n // 2, width_um=1.0, nx=n,
                           comm=MPI.COMM_WORLD)
     scales = Scales(1000.0, 300.0)
-    cfg = Config(formulation=formulation, degree=degree, steady_dt_factor=1e10)
+    cfg = Config(formulation=formulation, degree=degree)
     problem = NPPProblem(bundle, transport(scales), scales, Drive("manufactured"), cfg,
-                         petsc_options("direct"), manufactured=manufactured)
+                         solver_options(), manufactured=manufactured)
     solve_steady(problem)
     x = ufl.SpatialCoordinate(problem.mesh)
     ex = exact(x, ufl)

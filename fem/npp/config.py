@@ -74,7 +74,7 @@ class Config:
     c_ref_mol_per_m3: float | None = None
     quadrature_degree: int | None = None
     min_c_plus_fraction: float = 1e-3
-    steady_dt_factor: float = 1e8
+    steady_dt_factor: float = 1e4
     time: TimeStepConfig = field(default_factory=lambda: TimeStepConfig(
         dt_initial=1e-4, dt_max=10.0, target_iterations=4, growth_factor=1.5))
     output_times_s: list[float] = field(default_factory=list)

@@ -100,7 +100,7 @@ def _max_change(problem: NPPProblem) -> float:
     return problem.comm.allreduce(float(d.max()) if d.size else 0.0, op=MPI.MAX)
 
 
-def solve_steady(problem: NPPProblem, max_steps: int = 200, tol: float = 1e-10) -> SolveStats:
+def solve_steady(problem: NPPProblem, max_steps: int = 200, tol: float = 1e-11) -> SolveStats:
     """Steady state by pseudo-transient continuation (backward Euler, growing dt).
 
     First tries the final pseudo-step dt_inf = steady_dt_factor x H^2/D_min directly; on
@@ -142,8 +142,9 @@ def run_transient(problem: NPPProblem, t_end_s: float, config: TimeStepConfig,
                   ) -> SolveStats:
     """Integrate from the current state to ``t_end_s`` [s] with adaptive dt.
 
-    ``on_step(t, dt, newton_its)`` runs after every accepted step (the new state is
-    committed); a non-None return value stops the run and becomes ``stop_reason``.
+    ``on_step(t, dt, newton_its)`` runs after every accepted step, before the new state is
+    committed (so ``u_n`` still holds the previous one, for balances); a non-None return
+    value stops the run and becomes ``stop_reason``.
     A :class:`TimeStepFailure` (dt below dt_min / retries exhausted) also stops it, with
     the reason recorded instead of raised, so a depleting (over-limiting) cell reports
     how far it got.
@@ -162,16 +163,15 @@ def run_transient(problem: NPPProblem, t_end_s: float, config: TimeStepConfig,
                 stats.stop_reason = f"time-step failure: {err}"
                 break
             continue
-        problem.commit(dt)
         stepper.accept(dt, its)
         stats.steps += 1
         stats.newton_per_step.append(its)
         stats.t_end_s = stepper.t
-        if on_step is not None:
-            reason = on_step(stepper.t, dt, its)
-            if reason:
-                stats.stop_reason = reason
-                break
+        reason = on_step(stepper.t, dt, its) if on_step is not None else None
+        problem.commit(dt)
+        if reason:
+            stats.stop_reason = reason
+            break
     log.info("transient: %d steps (%d rejected), t = %.6g s, %s", stats.steps,
              stats.rejected, stats.t_end_s, stats.stop_reason)
     return stats

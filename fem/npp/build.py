@@ -1,0 +1,117 @@
+"""From case data (bundle, materials, conditions, physics, solver) to an NPP problem.
+
+Also the pre-solve feasibility check of physics-npp.md sec. 6: the exact limiting flux of
+the flat 1D stack (:mod:`fem.npp.reference`, valid for any layer sequence) decides
+whether a steady state exists.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from fem.case import Conditions, SolverConfig
+from fem.constants import FARADAY_C_PER_MOL as F
+from fem.materials import Material
+from fem.npp.coefficients import NPPInputError, RegionTransport, Scales, region_transport
+from fem.npp.config import Config
+from fem.npp.problem import Drive, NPPProblem
+from fem.npp.reference import Layer1D, limiting_flux
+from fem.solvers import NEWTON, petsc_options
+
+
+class OverLimitingError(RuntimeError):
+    """A steady state was requested above the limiting current (none exists)."""
+
+
+def reference_concentration(bundle, region_materials: Mapping[str, Material],
+                            config: Config) -> float:
+    """c_ref [mol/m^3]: the configured value, else c0 of the anode layer (else the max)."""
+    if config.c_ref_mol_per_m3 is not None:
+        return config.c_ref_mol_per_m3
+    if bundle.layers and bundle.layers[0].region in region_materials:
+        c0 = region_materials[bundle.layers[0].region].c0_mol_per_m3
+        if c0:
+            return float(c0)
+    return max(float(m.c0_mol_per_m3 or 0.0) for m in region_materials.values())
+
+
+def drive_from(conditions: Conditions, config: Config) -> Drive:
+    """The boundary drive of a case (B1 galvanostatic, B2 potentiostatic, B3 SI-literal)."""
+    i = conditions.current_density_A_per_m2()
+    V = conditions.cell_voltage_V
+    if config.si_literal:
+        if i is None:
+            raise NPPInputError("physics.si_literal: needs conditions.li_flux_mol_per_m2_s "
+                                "(or a current density)")
+        return Drive("si_literal", i / F, config.si_literal_voltage_V)
+    if i is not None and V is not None:
+        raise NPPInputError("conditions: set either a current density / Li flux or "
+                            "cell_voltage_V (both at once only with physics.si_literal)")
+    if i is not None:
+        return Drive("galvanostatic", i / F, 0.0)
+    if V is not None:
+        return Drive("potentiostatic", 0.0, V)
+    return Drive("rest")
+
+
+#: Newton for the mu-form: full steps, converged when the residual is small OR the Newton
+#: step is below 1e-11 of the state (round-off floor: a backtracking line search fails
+#: there, e.g. on tiny dt near depletion); failed steps are retried with a smaller dt.
+NPP_NEWTON: dict[str, Any] = dict(NEWTON, snes_linesearch_type="basic", snes_stol=1e-11)
+
+
+def solver_options(solver: SolverConfig | None = None) -> dict[str, Any]:
+    """PETSc options of a case: :data:`NPP_NEWTON` + the linear preset + overrides."""
+    solver = solver or SolverConfig()
+    nonlinear = dict(NPP_NEWTON, snes_rtol=solver.snes_rtol, snes_atol=solver.snes_atol,
+                     snes_max_it=solver.snes_max_it)
+    return petsc_options(solver.preset, nonlinear=nonlinear, extra=solver.petsc_options)
+
+
+def build_problem(bundle, region_materials: Mapping[str, Material], conditions: Conditions,
+                  config: Config, solver: SolverConfig | None = None,
+                  drive: Drive | None = None) -> NPPProblem:
+    """The NPP problem of a case at ``conditions.temperature_K`` (coefficients per region)."""
+    c_ref = reference_concentration(bundle, region_materials, config)
+    T = conditions.temperature_K
+    transport = region_transport(dict(region_materials), bundle.regions, T, c_ref)
+    scales = Scales(c_ref, T)
+    drive = drive if drive is not None else drive_from(conditions, config)
+    return NPPProblem(bundle, transport, scales, drive, config,
+                      solver_options(solver or SolverConfig()))
+
+
+def stack_1d(bundle, transport: Mapping[str, RegionTransport]) -> list[Layer1D]:
+    """The flat 1D stack of a bundle's layers (um, um^2/s, c / c_ref) for the references."""
+    return [Layer1D(la.thickness_um, transport[la.region].D_plus_um2_per_s,
+                    transport[la.region].c_fixed, transport[la.region].c_anion0)
+            for la in bundle.layers]
+
+
+def stack_limiting_current_A_per_m2(problem: NPPProblem) -> float:
+    """Exact limiting current density of the flat stack [A/m^2] (inf: immobilised anions)."""
+    if not problem.bundle.layers:
+        return math.nan
+    n_lim = limiting_flux(stack_1d(problem.bundle, problem.transport))
+    return problem.scales.current_A_per_m2(n_lim)
+
+
+def check_steady_feasible(problem: NPPProblem) -> float:
+    """Raise :class:`OverLimitingError` if a galvanostatic steady state cannot exist.
+
+    Returns:
+        i / i_lim of the flat stack (0 for non-galvanostatic drives or no limit).
+    """
+    if problem.drive.kind not in ("galvanostatic", "si_literal"):
+        return 0.0
+    i = F * problem.drive.li_flux_mol_per_m2_s
+    i_lim = stack_limiting_current_A_per_m2(problem)
+    ratio = i / i_lim if math.isfinite(i_lim) and i_lim > 0 else 0.0
+    if ratio >= 1.0:
+        raise OverLimitingError(
+            f"steady state refused: i = {i / 10:.4g} mA/cm^2 is {ratio:.3g} x the stack's "
+            f"limiting current {i_lim / 10:.4g} mA/cm^2 (physics-npp.md sec. 6); no steady "
+            "state exists -- run mode = 'transient' to follow the depletion to Sand's time")
+    return ratio
