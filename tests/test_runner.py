@@ -181,3 +181,28 @@ def test_cli_mesh_ignores_physics(shared_tmp, monkeypatch, capsys):
     assert all(m["cases"][n]["status"] == "done" for n in "AB")
     assert all((out / "cases" / n / "mesh.xdmf").exists() for n in "AB")
     assert m["runs"][-1]["versions"]["dolfinx"].startswith("0.11")
+
+
+def test_run_writes_report_and_report_command(shared_tmp, capsys):
+    path, out = Path(shared_tmp) / "tiny.toml", Path(shared_tmp) / "reported"
+    if MPI.COMM_WORLD.rank == 0:
+        path.write_text(TINY)
+    MPI.COMM_WORLD.Barrier()
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(path), "--out", str(out)])
+    assert info.value.code == 0
+    assert (out / "report.md").exists() and (out / "report.html").exists()
+    text = (out / "report.md").read_text()
+    assert "A" in text and "B" in text
+    # reports are derived data: the cases stay verified after the report was written
+    m = _manifest(out)
+    assert all(mf.verify(out, n, m["cases"][n])[0] for n in "AB")
+    with pytest.raises(SystemExit) as info:
+        main(["report", str(out)])
+    assert info.value.code == 0
+    with pytest.raises(SystemExit) as info:
+        main(["report", str(Path(shared_tmp) / "nowhere")])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert ("dir: expected a study directory with manifest.json" in err) == (
+        MPI.COMM_WORLD.rank == 0)
