@@ -83,18 +83,35 @@ def build_problem(bundle, region_materials: Mapping[str, Material], conditions: 
                       solver_options(solver or SolverConfig()))
 
 
-def stack_1d(bundle, transport: Mapping[str, RegionTransport]) -> list[Layer1D]:
-    """The flat 1D stack of a bundle's layers (um, um^2/s, c / c_ref) for the references."""
-    return [Layer1D(la.thickness_um, transport[la.region].D_plus_um2_per_s,
-                    transport[la.region].c_fixed, transport[la.region].c_anion0)
-            for la in bundle.layers]
+def stack_1d(bundle, transport: Mapping[str, RegionTransport],
+             volumes_um: Mapping[str, float] | None = None) -> list[Layer1D]:
+    """The flat 1D stack of a bundle's layers (um, um^2/s, c / c_ref) for the references.
+
+    With region ``volumes_um`` the open fraction of each layer is volume / (thickness x
+    cross-section) (filament holes, protrusions), else 1.
+    """
+    cross = 1.0
+    if bundle.gdim >= 2:
+        cross = bundle.width_um * (bundle.depth_um if bundle.gdim == 3 else 1.0)
+    out = []
+    for la in bundle.layers:
+        tr = transport[la.region]
+        frac = 1.0 if volumes_um is None else volumes_um[la.region] / (la.thickness_um * cross)
+        out.append(Layer1D(la.thickness_um, tr.D_plus_um2_per_s, tr.c_fixed, tr.c_anion0,
+                           min(frac, 1.0)))
+    return out
+
+
+def problem_stack_1d(problem: NPPProblem) -> list[Layer1D]:
+    """:func:`stack_1d` of a problem (open fractions from its assembled region volumes)."""
+    return stack_1d(problem.bundle, problem.transport, problem.volumes_um)
 
 
 def stack_limiting_current_A_per_m2(problem: NPPProblem) -> float:
     """Exact limiting current density of the flat stack [A/m^2] (inf: immobilised anions)."""
     if not problem.bundle.layers:
         return math.nan
-    n_lim = limiting_flux(stack_1d(problem.bundle, problem.transport))
+    n_lim = limiting_flux(problem_stack_1d(problem))
     return problem.scales.current_A_per_m2(n_lim)
 
 

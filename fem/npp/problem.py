@@ -111,7 +111,7 @@ class NPPProblem:
             extra, bcs = manufactured(self)
             self.residual, self.bcs = self.residual + extra, self.bcs + list(bcs)
         self.dt_prev = None
-        opts = dict(petsc_options)
+        self.petsc_options = opts = dict(petsc_options)
         self.prefix = f"csefem_npp_{next(_ids)}_"
         self.problem = NonlinearProblem(self.residual, self.u, bcs=self.bcs,
                                         petsc_options_prefix=self.prefix, petsc_options=opts)

@@ -15,6 +15,9 @@ N = D+ c+ dmu+/dy, so with theta = mu+ + K = ln(c+ c_a) and c+ = c_a + c_f,
     theta continuous across interfaces            (Donnan jump of c_a and c+),
     int c_a dy = sum_k (1 - alpha_k) c0_k L_k      (free-anion inventory),
 
+(a layer whose cross-section is only partly open, e.g. between PE filaments, carries
+N / area_fraction and weighs its inventory by area_fraction: straight parallel channels)
+
 and the cell voltage is F V / RT = theta(L) - theta(0).
 """
 
@@ -41,6 +44,7 @@ class Layer1D:
     D_plus: float
     c_fixed: float = 0.0
     c_anion0: float = 1.0
+    area_fraction: float = 1.0  # open (ion-conducting) fraction of the cross-section
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,10 @@ def _integrate(layers: Sequence[Layer1D], flux: float, ca0: float,
             ca = _donnan_anion(ca * (ca + layers[k - 1].c_fixed), la.c_fixed)
 
         def rhs(_y, z, la=la):
+            n_loc, w = flux / la.area_fraction, la.area_fraction
             if la.c_fixed == 0.0:  # binary: c linear, slope N / (2 D+)
-                return [flux / (2.0 * la.D_plus), z[0]]
-            return [flux * z[0] / (la.D_plus * (2.0 * z[0] + la.c_fixed)), z[0]]
+                return [n_loc / (2.0 * la.D_plus), w * z[0]]
+            return [n_loc * z[0] / (la.D_plus * (2.0 * z[0] + la.c_fixed)), w * z[0]]
 
         y1 = y0 + la.thickness
         pts = None
@@ -99,7 +104,7 @@ def steady_stack(layers: Sequence[Layer1D], flux: float,
     Raises:
         OverLimitingError: the anode layer has c_f = 0 and ``flux`` >= the limiting flux.
     """
-    target = sum(la.c_anion0 * la.thickness for la in layers)
+    target = sum(la.c_anion0 * la.thickness * la.area_fraction for la in layers)
     if _integrate(layers, flux, 0.0)[0] >= target:
         raise OverLimitingError(f"flux {flux:g} is at or above the limiting flux "
                                 f"{limiting_flux(layers):g}")
@@ -123,7 +128,7 @@ def limiting_flux(layers: Sequence[Layer1D]) -> float:
     """Flux at which c_a (= c+) reaches 0 at the anode; inf if the anode layer has c_f > 0."""
     if layers[0].c_fixed > 0:
         return math.inf
-    target = sum(la.c_anion0 * la.thickness for la in layers)
+    target = sum(la.c_anion0 * la.thickness * la.area_fraction for la in layers)
     hi = 1.0
     while _integrate(layers, hi, 0.0)[0] < target:
         hi *= 2.0

@@ -50,7 +50,7 @@ class SolveStats:
     newton_per_step: list[int] = field(default_factory=list)
 
 
-def equilibrate(problem: NPPProblem, petsc_options: dict) -> int:
+def equilibrate(problem: NPPProblem, petsc_options: dict | None = None) -> int:
     """Poisson-Boltzmann rest state of the Poisson formulation (no-op in EN).
 
     Solves -div(lam2 grad psi) = exp(-psi) - exp(K0 + psi) - c_f for psi with mu+ = 0 and
@@ -78,7 +78,7 @@ def equilibrate(problem: NPPProblem, petsc_options: dict) -> int:
             d = dfem.locate_dofs_topological(V, fdim, problem.bundle.facet_tags.find(tag))
             bcs.append(dfem.dirichletbc(default_scalar_type(0.0), d, V))
     pb = NonlinearProblem(F, psi, bcs=bcs, petsc_options_prefix=problem.prefix + "pb_",
-                          petsc_options=petsc_options)
+                          petsc_options=petsc_options or problem.petsc_options)
     target = problem.config.permittivity_scale
     total = 0
     for scale in [*problem.config.permittivity_continuation, target]:
