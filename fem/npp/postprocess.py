@@ -61,6 +61,7 @@ class Postprocessor:
             self._forms[f"area_{name}"] = dfem.form(1.0 * ds(tag))
             self._forms[f"mu_{name}"] = dfem.form(mu[0] * ds(tag))
             self._forms[f"psi_{name}"] = dfem.form(self.psi * ds(tag))
+            self._forms[f"c_{name}"] = dfem.form(self.cp * ds(tag))
         n = ufl.FacetNormal(msh)
         N_plus, _ = p.fluxes(p.u)
         plating = ufl.dot(N_plus, n)
@@ -139,6 +140,10 @@ class Postprocessor:
         comm = self.p.comm
         return comm.allreduce(lo, op=MPI.MIN), comm.allreduce(hi, op=MPI.MAX)
 
+    def mean_c_li(self, name: str) -> float:
+        """Mean c_Li [mol/m^3] over the electrode ``name`` ("anode" or "cathode")."""
+        return self._sum(f"c_{name}") / self.area[name] * self.p.scales.c_ref_mol_per_m3
+
     def min_c_plus(self) -> float:
         """Smallest c_Li / c_ref over the anode (the depletion indicator of transients)."""
         return self.anode_c_li_range()[0] / self.p.scales.c_ref_mol_per_m3
@@ -149,6 +154,12 @@ class Postprocessor:
         mean = self._sum("plating") / area
         var = max(self._sum("plating2") / area - mean**2, 0.0)
         return math.sqrt(var) / abs(mean) if mean != 0 else 0.0
+
+    def reversible_voltage_V(self) -> float:
+        """(RT/F)(<mu+>_cathode - <mu+>_anode): the cell voltage of reversible electrodes,
+        i.e. the applied voltage minus the kinetic overpotentials (BV) [V]."""
+        mu = {k: self._sum(f"mu_{k}") / self.area[k] for k in ("anode", "cathode")}
+        return self.p.scales.thermal_voltage_V * (mu["cathode"] - mu["anode"])
 
     def metrics(self) -> dict[str, float]:
         """Steady / final-state metrics in SI units (keys carry units)."""

@@ -102,7 +102,7 @@ def steady_stack(layers: Sequence[Layer1D], flux: float,
     """Steady galvanostatic EN stack (verification.md N5 generalised to layers, N7).
 
     Raises:
-        OverLimitingError: the anode layer has c_f = 0 and ``flux`` >= the limiting flux.
+        OverLimitingError: ``flux`` >= :func:`limiting_flux` (no steady state).
     """
     target = sum(la.c_anion0 * la.thickness * la.area_fraction for la in layers)
     if _integrate(layers, flux, 0.0)[0] >= target:
@@ -125,8 +125,13 @@ def steady_stack(layers: Sequence[Layer1D], flux: float,
 
 
 def limiting_flux(layers: Sequence[Layer1D]) -> float:
-    """Flux at which c_a (= c+) reaches 0 at the anode; inf if the anode layer has c_f > 0."""
-    if layers[0].c_fixed > 0:
+    """Flux at which the free anion vanishes at the anode (c+ -> 0 in a binary layer).
+
+    Layers with immobilised anions keep c+ >= c_f, but a binary layer anywhere in the
+    stack depletes at its anode-side face: the stack's limit is finite unless every
+    layer holds immobilised anions (then inf).
+    """
+    if all(la.c_fixed > 0 for la in layers):
         return math.inf
     target = sum(la.c_anion0 * la.thickness * la.area_fraction for la in layers)
     hi = 1.0
