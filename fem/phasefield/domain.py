@@ -1,0 +1,78 @@
+"""MeshBundles on DOLFINx built-in meshes (verification cases and quick runs).
+
+Same conventions as ``geometries.builder``: coordinates in um, growth direction y (x in 1D),
+boundaries ``anode`` (y = 0), ``cathode`` (y = H), ``left``/``right`` (x = 0, W in 2D).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mpi4py import MPI
+
+from fem import _stack  # noqa: F401
+from dolfinx import mesh as dmesh
+from geometries.bundle import LayerInfo, MeshBundle
+
+REGION_TAG = 1
+BOUNDARY_TAGS = {"anode": 1, "cathode": 2, "left": 3, "right": 4}
+
+
+def _tag_boundaries(msh: dmesh.Mesh, markers: dict[str, callable]) -> dmesh.MeshTags:
+    tdim = msh.topology.dim
+    msh.topology.create_connectivity(tdim - 1, tdim)
+    idx, val = [], []
+    for name, where in markers.items():
+        facets = dmesh.locate_entities_boundary(msh, tdim - 1, where)
+        idx.append(facets)
+        val.append(np.full(len(facets), BOUNDARY_TAGS[name], dtype=np.int32))
+    idx, val = np.concatenate(idx), np.concatenate(val)
+    order = np.argsort(idx, kind="stable")
+    idx, val = idx[order], val[order]
+    keep = np.concatenate([[True], idx[1:] != idx[:-1]]) if len(idx) else np.zeros(0, bool)
+    ft = dmesh.meshtags(msh, tdim - 1, idx[keep].astype(np.int32), val[keep])
+    ft.name = "boundaries"
+    return ft
+
+
+def _bundle(msh: dmesh.Mesh, markers: dict, material: str, width: float, height: float
+            ) -> MeshBundle:
+    tdim = msh.topology.dim
+    n_cells = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
+    ct = dmesh.meshtags(msh, tdim, np.arange(n_cells, dtype=np.int32),
+                        np.full(n_cells, REGION_TAG, dtype=np.int32))
+    ct.name = "material"
+    ft = _tag_boundaries(msh, markers)
+    return MeshBundle(mesh=msh, cell_tags=ct, facet_tags=ft, regions={material: REGION_TAG},
+                      boundaries={k: BOUNDARY_TAGS[k] for k in markers},
+                      region_materials={material: material},
+                      layers=[LayerInfo(material, material, 0.0, height)],
+                      width_um=width, height_um=height)
+
+
+def rectangle_bundle(comm: MPI.Comm, width_um: float, height_um: float, nx: int, ny: int,
+                     material: str = "PEO", diagonal: str = "crossed") -> MeshBundle:
+    """[0, W] x [0, H] triangles (crossed diagonals avoid a preferred direction)."""
+    msh = dmesh.create_rectangle(comm, [np.array([0.0, 0.0]), np.array([width_um, height_um])],
+                                 [nx, ny], dmesh.CellType.triangle,
+                                 diagonal=getattr(dmesh.DiagonalType, diagonal))
+    tol = 1e-10 * max(width_um, height_um)
+    markers = {"anode": lambda x: np.isclose(x[1], 0.0, atol=tol),
+               "cathode": lambda x: np.isclose(x[1], height_um, atol=tol),
+               "left": lambda x: np.isclose(x[0], 0.0, atol=tol),
+               "right": lambda x: np.isclose(x[0], width_um, atol=tol)}
+    return _bundle(msh, markers, material, width_um, height_um)
+
+
+def interval_bundle(comm: MPI.Comm, length_um: float, n: int, material: str = "PEO",
+                    x0_um: float = 0.0) -> MeshBundle:
+    """[x0, x0 + L] in 1D: the growth direction is x, anode at x0, cathode at x0 + L."""
+    msh = dmesh.create_interval(comm, n, [x0_um, x0_um + length_um])
+    tol = 1e-10 * max(1.0, abs(x0_um) + length_um)
+    markers = {"anode": lambda x: np.isclose(x[0], x0_um, atol=tol),
+               "cathode": lambda x: np.isclose(x[0], x0_um + length_um, atol=tol)}
+    return _bundle(msh, markers, material, 0.0, length_um)
+
+
+def growth_coordinate(x: np.ndarray | object, gdim: int):
+    """The coordinate along the growth direction: y in 2D/3D, x in 1D."""
+    return x[1] if gdim >= 2 else x[0]

@@ -1,0 +1,166 @@
+"""E4: quasi-static small-strain elasticity with phase-interpolated stiffness and eigenstrain.
+
+div sigma = 0, sigma = C(xi) : (eps(u) - h(xi) eps*)  (plane strain in 2D; physics-phasefield.md
+sec. 3). Solved staggered: after each accepted phase-field step with the new xi; the
+phase-field step then sees the lagged stress through the couplings
+
+- ``M1``: the elastic driving force d f_el / d xi in E1,
+- ``M2``: the hydrostatic pressure in the Butler-Volmer rate (s = Omega p / RT),
+
+``M1M2`` both, ``M0`` stress computed but not fed back, ``off`` no mechanics. PE filaments
+cut out of the mesh are rigid (u = 0 on their walls, the SI's "dendrites have no effect on
+the PE skeleton"); a PE region kept in the mesh carries its own modulus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from fem import _stack  # noqa: F401
+from dolfinx import fem, la, mesh as dmesh
+from dolfinx.fem.petsc import NonlinearProblem
+from fem.config import require
+from fem.phasefield.energy import (
+    ElasticModel,
+    elastic_driving_force,
+    hydrostatic_pressure,
+    stress,
+    von_mises,
+)
+from fem.solvers import snes_result
+
+Coupling = Literal["off", "M0", "M1", "M2", "M1M2"]
+
+
+@dataclass(frozen=True)
+class MechanicsConfig:
+    """Mechanics options (physics-phasefield.md secs. 3, 8, 9)."""
+
+    coupling: Coupling = "M1M2"  # the SI's wording implies M1 + M2
+    eigenstrain_mode: Literal["in_plane", "isotropic_3d"] = "in_plane"
+    stiffness_interpolation: Literal["h", "linear"] = "h"
+    top: Literal["clamped", "free"] = "clamped"  # confined cell by default
+    lateral: Literal["roller", "free"] = "roller"
+    walls: Literal["rigid", "free"] = "rigid"  # PE filament walls (holes)
+
+    def __post_init__(self) -> None:
+        require(self.coupling in ("off", "M0", "M1", "M2", "M1M2"), "coupling",
+                "one of off, M0, M1, M2, M1M2", self.coupling)
+
+    @property
+    def active(self) -> bool:
+        return self.coupling != "off"
+
+    @property
+    def driving_force(self) -> bool:
+        return self.coupling in ("M1", "M1M2")
+
+    @property
+    def kinetics(self) -> bool:
+        return self.coupling in ("M2", "M1M2")
+
+
+def rigid_body_modes(V: fem.FunctionSpace) -> la.petsc.PETSc.NullSpace:
+    """Near-nullspace of 2D/3D elasticity (translations and rotations) for GAMG."""
+    from petsc4py import PETSc
+
+    gdim = V.mesh.geometry.dim
+    x = V.tabulate_dof_coordinates()
+    im = V.dofmap.index_map
+    n = im.size_local
+    bs = V.dofmap.index_map_bs
+    nmodes = 3 if gdim == 2 else 6
+    basis = [la.vector(im, bs) for _ in range(nmodes)]
+    arrs = [b.array.reshape(-1, bs) for b in basis]
+    for k in range(gdim):
+        arrs[k][:n, k] = 1.0
+    xs, ys = x[:n, 0], x[:n, 1]
+    arrs[gdim][:n, 0], arrs[gdim][:n, 1] = -ys, xs
+    if gdim == 3:
+        zs = x[:n, 2]
+        arrs[4][:n, 0], arrs[4][:n, 2] = zs, -xs
+        arrs[5][:n, 1], arrs[5][:n, 2] = -zs, ys
+    la.orthonormalize(basis)
+    vecs = [la.petsc.create_petsc_vector_wrap(b) for b in basis]
+    return PETSc.NullSpace().create(vectors=vecs, comm=V.mesh.comm)
+
+
+class Mechanics:
+    """The staggered elasticity solve for a given (collapsed) phase field ``xi``."""
+
+    def __init__(self, msh: dmesh.Mesh, facet_tags: dmesh.MeshTags, boundaries: dict[str, int],
+                 xi: fem.Function, model: ElasticModel, config: MechanicsConfig,
+                 petsc_options: dict, prefix: str = "csefem_pf_mech_",
+                 quadrature_degree: int = 4) -> None:
+        self.config, self.model, self.xi = config, model, xi
+        gdim = msh.geometry.dim
+        self.V = fem.functionspace(msh, ("Lagrange", 1, (gdim,)))
+        self.u = fem.Function(self.V, name="displacement")
+        v = ufl.TestFunction(self.V)
+        dx = ufl.Measure("dx", domain=msh, metadata={"quadrature_degree": quadrature_degree})
+        sig, _ = stress(self.u, xi, model)
+        F = ufl.inner(sig, ufl.sym(ufl.grad(v))) * dx
+        bcs = self._bcs(msh, facet_tags, boundaries)
+        opts = {k: v for k, v in petsc_options.items() if not k.startswith("snes_")}
+        opts["snes_type"] = "ksponly"
+        self.problem = NonlinearProblem(F, self.u, petsc_options_prefix=prefix, bcs=bcs,
+                                        petsc_options=opts)
+        self._nullspace = rigid_body_modes(self.V)
+        self.problem.A.setNearNullSpace(self._nullspace)
+
+    def _bcs(self, msh: dmesh.Mesh, ft: dmesh.MeshTags, names: dict[str, int]) -> list:
+        fdim = msh.topology.dim - 1
+        zero = np.zeros(msh.geometry.dim)
+        clamped = ["anode"]
+        if self.config.top == "clamped":
+            clamped.append("cathode")
+        if self.config.walls == "rigid":
+            clamped += [n for n in names if n.endswith("filament_walls")]
+        bcs = []
+        for name in clamped:
+            if name in names:
+                dofs = fem.locate_dofs_topological(self.V, fdim, ft.find(names[name]))
+                bcs.append(fem.dirichletbc(zero, dofs, self.V))
+        if self.config.lateral == "roller":
+            Vx, _ = self.V.sub(0).collapse()
+            for name in ("left", "right"):
+                if name in names:
+                    dofs = fem.locate_dofs_topological((self.V.sub(0), Vx), fdim,
+                                                       ft.find(names[name]))
+                    bcs.append(fem.dirichletbc(fem.Function(Vx), dofs, self.V.sub(0)))
+        return bcs
+
+    def solve(self) -> None:
+        """Solve E4 for the current ``xi``; raises if the linear solve failed."""
+        self.problem.solve()
+        ok, _, reason = snes_result(self.problem)
+        if not ok:
+            raise RuntimeError(f"mechanics solve failed (SNES reason {reason})")
+
+    # -- couplings and outputs (UFL expressions of the lagged u and xi) ---------------
+    def pressure(self) -> ufl.core.expr.Expr:
+        """Hydrostatic pressure p = -tr(sigma)/3 [E0], positive in compression."""
+        return hydrostatic_pressure(self.u, self.xi, self.model)
+
+    def von_mises(self) -> ufl.core.expr.Expr:
+        """von Mises stress [E0]."""
+        return von_mises(self.u, self.xi, self.model)
+
+    def driving_force(self, xi: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+        """d f_el / d xi at the lagged u, evaluated at the (unknown) ``xi`` (coupling M1)."""
+        return elastic_driving_force(self.u, xi, self.model)
+
+
+def max_over_cells(expr: ufl.core.expr.Expr, msh: dmesh.Mesh) -> float:
+    """Max of ``expr`` at cell midpoints (DG0 interpolation), allreduced."""
+    V0 = fem.functionspace(msh, ("DG", 0))
+    f = fem.Function(V0)
+    f.interpolate(fem.Expression(expr, V0.element.interpolation_points))
+    n = V0.dofmap.index_map.size_local
+    local = float(np.max(f.x.array[:n])) if n else -np.inf
+    return msh.comm.allreduce(local, op=MPI.MAX)
