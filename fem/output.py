@@ -300,20 +300,25 @@ class CaseOutput:
         return self._on_rank0(write, self.path("summary.json"))
 
     def close(self, complete: bool = True) -> None:
-        """Close every open series (collective) and write ``paraview.py``.
+        """Close every open series and write ``paraview.py`` (collective).
 
+        ``paraview.py`` needs ``mesh.xdmf`` and ``materials.json``: if field files were
+        written without :meth:`write_mesh`, the mesh is written here.  A case with a
+        mesh but no fields gets a script showing the material regions only.
         With ``complete=False`` (after an error) the series are closed but stay under
-        their partial names (``.partial/``, ``*.csv.partial``).
+        their partial names (``.partial/``, ``*.csv.partial``) and no script is written.
         """
         if self._closed:
             return
         self._closed = True
         for s in self._series:
             s.close(complete=complete)
-        if complete and self.main_field is not None and "paraview.py" not in self._claimed:
+        if complete and self.main_field is not None and "mesh.xdmf" not in self._claimed:
+            self.write_mesh()
+        if complete and "mesh.xdmf" in self._claimed and "paraview.py" not in self._claimed:
             from studies.paraview_template import write_paraview_script
 
-            series, fields, units = self._main_series
+            series, fields, units = self._main_series or ("fields", [], {})
             self._claim("paraview.py")
             self._on_rank0(write_paraview_script, self.outdir, self.main_field, series,
                            fields, units, overwrite=self.overwrite)

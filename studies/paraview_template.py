@@ -108,10 +108,13 @@ def _style_bar(bar, title):
 
 
 def show(field=MAIN_FIELD, time=None):
-    """Build the two views; return a dict of the proxies (used by tests and users)."""
+    """Build the views (regions | field); return a dict of the proxies.
+
+    With no field (a mesh-only case) only the material regions are shown.
+    """
     names = legend()
     regions, borders = open_mesh()
-    source, kind = open_field(field)
+    source, kind = open_field(field) if field else (None, "none")
     scene = pv.GetAnimationScene()
     scene.UpdateAnimationUsingDataTimeSteps()
     times = list(pv.GetTimeKeeper().TimestepValues or [])
@@ -120,10 +123,12 @@ def show(field=MAIN_FIELD, time=None):
     scene.AnimationTime = time
     layout = pv.CreateLayout("csefem case")
     left = pv.CreateView("RenderView")
-    right = pv.CreateView("RenderView")
+    views = [left]
     pv.AssignViewToLayout(view=left, layout=layout, hint=0)
-    pv.AssignViewToLayout(view=right, layout=layout, hint=0)
-    for view in (left, right):
+    if source is not None:
+        views.append(pv.CreateView("RenderView"))
+        pv.AssignViewToLayout(view=views[1], layout=layout, hint=0)
+    for view in views:
         view.OrientationAxesVisibility = 0
         view.ViewTime = time
         if hasattr(view, "UseColorPaletteForBackground"):
@@ -134,39 +139,44 @@ def show(field=MAIN_FIELD, time=None):
     rdisp.LookupTable = material_lut(names)
     rdisp.SetScalarBarVisibility(left, True)
     _style_bar(pv.GetScalarBar(rdisp.LookupTable, left), "material")
-    fdisp = pv.Show(source, right)
-    assoc = "CELLS" if field in source.CellData.keys() else "POINTS"
-    pv.ColorBy(fdisp, (assoc, field))
-    fdisp.RescaleTransferFunctionToDataRange(True, False)
-    fdisp.SetScalarBarVisibility(right, True)
-    _style_bar(pv.GetScalarBar(pv.GetColorTransferFunction(field), right),
-               field + (" [%s]" % UNITS[field] if UNITS.get(field) else ""))
-    bdisp = pv.Show(borders, right)
-    pv.ColorBy(bdisp, None)
-    bdisp.AmbientColor = bdisp.DiffuseColor = [0.0, 0.0, 0.0]
-    bdisp.LineWidth = 2.0
-    is2d = source.GetDataInformation().GetBounds()[5] == source.GetDataInformation().GetBounds()[4]
-    for view in (left, right):
-        if is2d:
+    if source is not None:
+        right = views[1]
+        fdisp = pv.Show(source, right)
+        assoc = "CELLS" if field in source.CellData.keys() else "POINTS"
+        pv.ColorBy(fdisp, (assoc, field))
+        fdisp.RescaleTransferFunctionToDataRange(True, False)
+        fdisp.SetScalarBarVisibility(right, True)
+        _style_bar(pv.GetScalarBar(pv.GetColorTransferFunction(field), right),
+                   field + (" [%s]" % UNITS[field] if UNITS.get(field) else ""))
+        bdisp = pv.Show(borders, right)
+        pv.ColorBy(bdisp, None)
+        bdisp.AmbientColor = bdisp.DiffuseColor = [0.0, 0.0, 0.0]
+        bdisp.LineWidth = 2.0
+    bounds = regions.GetDataInformation().GetBounds()
+    for view in views:
+        if bounds[5] == bounds[4]:
             view.InteractionMode = "2D"
         pv.SetActiveView(view)
         pv.ResetCamera(view)
         view.GetActiveCamera().Dolly(0.75)
-    pv.AddCameraLink(left, right, "csefem_link")
-    return {"layout": layout, "views": (left, right), "field": source, "regions": regions,
+    if len(views) == 2:
+        pv.AddCameraLink(views[0], views[1], "csefem_link")
+    return {"layout": layout, "views": tuple(views), "field": source, "regions": regions,
             "borders": borders, "reader": kind, "time": time, "times": times,
             "legend": names, "material_lut": rdisp.LookupTable}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--field", default=MAIN_FIELD, help="field to colour by")
+    parser.add_argument("--field", default=MAIN_FIELD,
+                        help="field to colour by (default %s; one of %s)" % (MAIN_FIELD, FIELDS))
     parser.add_argument("--time", type=float, default=None, help="time [s] (default: last)")
     parser.add_argument("--screenshot", default=None, help="save a PNG of both views")
     parser.add_argument("--resolution", type=int, nargs=2, default=(1600, 600))
     args = parser.parse_args(argv)
     state = show(args.field, args.time)
-    print("opened %s (%s reader) at t = %g s" % (CASE_DIR, state["reader"], state["time"]))
+    print("opened %s (field reader: %s) at t = %g s" % (CASE_DIR, state["reader"],
+                                                         state["time"]))
     if args.screenshot:
         pv.SaveScreenshot(args.screenshot, state["layout"],
                           ImageResolution=list(args.resolution))
@@ -179,12 +189,12 @@ if __name__ == "__main__":
 '''
 
 
-def render_paraview_script(main_field: str, series: str, fields: list[str],
+def render_paraview_script(main_field: str | None, series: str, fields: list[str],
                            units: dict[str, str] | None = None) -> str:
     """The text of ``paraview.py`` for a case whose fields are in ``<series>.bp/.xdmf``.
 
     Args:
-        main_field: Field shown by default (a function name).
+        main_field: Field shown by default (a function name); None: regions only.
         series: Base name of the field files.
         fields: Function names in the order they were written (the XDMF block order).
         units: Optional unit per field name, for the scalar-bar title.
@@ -195,21 +205,23 @@ def render_paraview_script(main_field: str, series: str, fields: list[str],
             .replace("@UNITS@", repr(dict(units or {}))))
 
 
-def write_paraview_script(case_dir: Path | str, main_field: str, series: str = "fields",
+def write_paraview_script(case_dir: Path | str, main_field: str | None, series: str = "fields",
                           fields: list[str] | None = None, units: dict[str, str] | None = None,
                           overwrite: bool = False) -> Path:
     """Write ``<case_dir>/paraview.py`` atomically (plain file I/O: call on one rank).
 
     Args:
         case_dir: The case directory (holds mesh.xdmf, materials.json, <series>.*).
-        main_field: Field shown by default.
+        main_field: Field shown by default; None for a mesh-only case (regions only).
         series: Base name of the field files (``<series>.bp``, ``<series>.xdmf``).
         fields: Function names in written order; default ``[main_field]``.
         units: Optional unit per field, e.g. ``{"c_Li": "mol/m^3"}``.
         overwrite: Replace an existing script instead of raising ``FileExistsError``.
     """
     path = Path(case_dir) / SCRIPT_NAME
-    text = render_paraview_script(main_field, series, fields or [main_field], units)
+    if fields is None:
+        fields = [main_field] if main_field else []
+    text = render_paraview_script(main_field, series, fields, units)
     atomic_write_text(path, text, overwrite=overwrite)
     path.chmod(0o755)
     return path

@@ -62,7 +62,8 @@ def write_toy_case(outdir: str, steps: int = 3) -> dict:
     """Write a small case through CaseOutput (collective); return what ParaView must read.
 
     Fields ``c_Li`` (scaled by 1, 2, ... per step) and ``phi`` at t = 0, 1, ...; the
-    expected values are global (allreduced) and identical on every rank.
+    expected values are global (allreduced) and identical on every rank.  With
+    ``steps = 0`` only the mesh is written (a mesh-only case).
     """
     from fem.output import CaseOutput, material_table
 
@@ -72,23 +73,27 @@ def write_toy_case(outdir: str, steps: int = 3) -> dict:
     base = c.x.array.copy()
     with CaseOutput(outdir, b, comm) as out:
         out.write_mesh()
-        series = out.field_series("fields", [c, phi], units={"c_Li": "mol/m^3", "phi": "V"})
+        if steps:
+            series = out.field_series("fields", [c, phi],
+                                      units={"c_Li": "mol/m^3", "phi": "V"})
         for k in range(steps):
             c.x.array[:] = (k + 1) * base
             series.write(float(k))
     rng = {f.name: [comm.allreduce(float(f.x.array.min()), op=MPI.MIN),
                     comm.allreduce(float(f.x.array.max()), op=MPI.MAX)] for f in (c, phi)}
     tdim = b.mesh.topology.dim
+    if not steps:
+        rng = {}
     return {"ranges": rng, "times": [float(k) for k in range(steps)],
             "n_cells": b.mesh.topology.index_map(tdim).size_global,
             "legend": material_table(b), "boundary_ids": sorted(BOUNDARIES.values())}
 
 
-if __name__ == "__main__":  # python tests/output_helpers.py OUTDIR EXPECTED.json
+if __name__ == "__main__":  # python tests/output_helpers.py OUTDIR EXPECTED.json [STEPS]
     import json
     import sys
 
-    expected = write_toy_case(sys.argv[1])
+    expected = write_toy_case(sys.argv[1], int(sys.argv[3]) if len(sys.argv) > 3 else 3)
     if MPI.COMM_WORLD.rank == 0:
         with open(sys.argv[2], "w") as fh:
             json.dump(expected, fh)

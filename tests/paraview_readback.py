@@ -85,12 +85,13 @@ def main():
     for field in script.FIELDS:
         src, kind = script.open_field(field, use_vtx=False)
         out["xdmf"][field] = summary(values(src, "POINTS", field, t))
-    src, _ = script.open_field("material", use_vtx=False)
-    out["xdmf"]["material"] = summary(values(src, "CELLS", "material", t))
+    if script.FIELDS:
+        src, _ = script.open_field("material", use_vtx=False)
+        out["xdmf"]["material"] = summary(values(src, "CELLS", "material", t))
     regions, borders = script.open_mesh()
     out["mesh"]["material"] = summary(values(regions, "CELLS", "material", 0.0))
     out["mesh"]["boundaries"] = summary(values(borders, "CELLS", "boundaries", 0.0))
-    if script.has_vtx_reader() and os.path.isdir(os.path.join(case, script.SERIES + ".bp")):
+    if script.FIELDS and script.has_vtx_reader() and os.path.isdir(os.path.join(case, script.SERIES + ".bp")):
         src, _ = script.open_field(script.MAIN_FIELD, use_vtx=True)
         out["vtx"] = {f: summary(values(src, "POINTS", f, t)) for f in script.FIELDS}
         out["vtx"]["material"] = summary(values(src, "CELLS", "material", t))

@@ -107,7 +107,9 @@ def test_mesh_tags_and_legend_round_trip(comm, shared_tmp):
     assert legend == json.loads(to_json(material_table(b)))
     assert [(r["id"], r["region"]) for r in legend["regions"]] == [(1, "LLZO_layer"), (2, "PEO")]
     assert on_root(comm, lambda: sorted(os.listdir(shared_tmp / "case"))) == [
-        "materials.json", "mesh.h5", "mesh.xdmf"]
+        "materials.json", "mesh.h5", "mesh.xdmf", "paraview.py"]  # regions-only script
+    script = on_root(comm, lambda: (shared_tmp / "case/paraview.py").read_text())
+    assert "MAIN_FIELD = None" in script and "FIELDS = []" in script
 
 
 def _h5_function(path, name, step):
@@ -201,7 +203,9 @@ def test_options_select_exports(comm, shared_tmp):
         out.field_series("fields", [p1_field(b)]).write(0.0)
     listing = on_root(comm, lambda: (sorted(os.listdir(case / "none")),
                                      sorted(os.listdir(case / "xdmf"))))
-    assert listing == ([], ["fields.h5", "fields.xdmf", "paraview.py"])
+    # fields without write_mesh(): close() writes the mesh that paraview.py needs
+    assert listing == ([], ["fields.h5", "fields.xdmf", "materials.json", "mesh.h5",
+                            "mesh.xdmf", "paraview.py"])
 
 
 def test_never_overwrites_silently(comm, shared_tmp):

@@ -30,9 +30,9 @@ if PVPYTHON is None or XVFB_RUN is None:
                 allow_module_level=True)
 
 
-def _write_case(tmp: Path, n_ranks: int) -> tuple[Path, dict]:
+def _write_case(tmp: Path, n_ranks: int, steps: int = 3) -> tuple[Path, dict]:
     case, expected = tmp / f"case_np{n_ranks}", tmp / f"expected_np{n_ranks}.json"
-    cmd = [sys.executable, str(HERE / "output_helpers.py"), str(case), str(expected)]
+    cmd = [sys.executable, str(HERE / "output_helpers.py"), str(case), str(expected), str(steps)]
     if n_ranks > 1:
         cmd = [str(Path(sys.executable).with_name("mpiexec")), "-n", str(n_ranks)] + cmd
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE.parent), str(HERE)]))
@@ -77,3 +77,14 @@ def test_paraview_reads_back_fields_and_materials(tmp_path, n_ranks):
 
     img = mpimg.imread(str(tmp_path / "shot.png"))
     assert img.shape[:2] == (600, 1600) and float(img[..., :3].std()) > 0.05
+
+
+def test_paraview_opens_a_mesh_only_case(tmp_path):
+    case, exp = _write_case(tmp_path, 1, steps=0)
+    got = _readback(case, tmp_path / "shot.png")
+    ids = [r["id"] for r in exp["legend"]["regions"]]
+    assert got["script_reader"] == "none" and got["xdmf"] == {} and got["vtx"] is None
+    assert got["mesh"]["material"]["ids"] == ids and got["categorical"]
+    assert got["mesh"]["boundaries"]["ids"] == exp["boundary_ids"]
+    assert sorted(got["legend"]) == [str(i) for i in ids]
+    assert (tmp_path / "shot.png").stat().st_size > 1000
