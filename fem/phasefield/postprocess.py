@@ -1,0 +1,160 @@
+"""Measurements of a phase-field state, identical on all ranks (allreduced).
+
+Tip height, deposited Li, interface length, stresses, currents, and the Li inventory and
+charge balances of verification.md P4 (consistent boundary fluxes: the residual tested
+with the indicator of the boundary's dofs). Units: um, s, A/m^2 unless a name says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from fem import _stack  # noqa: F401
+from dolfinx import fem
+from fem.phasefield.domain import growth_coordinate
+from fem.phasefield.mechanics import max_over_cells
+from fem.phasefield.problem import C, PHI, XI, PhaseFieldProblem
+
+UM2_PER_CM2 = 1e8
+
+
+def level_set_max_height(V: fem.FunctionSpace, values: np.ndarray, level: float = 0.5) -> float:
+    """Largest growth coordinate of the ``level`` contour of a P1 field (``-inf`` if none).
+
+    Edge crossings are found by linear interpolation on the local cells; nodes at or above
+    the level count too (a Li region touching the top). Allreduced (MAX).
+    """
+    msh = V.mesh
+    gdim = msh.geometry.dim
+    y = growth_coordinate(V.tabulate_dof_coordinates().T, gdim)
+    n_cells = msh.topology.index_map(msh.topology.dim).size_local
+    cells = V.dofmap.list[:n_cells]
+    best = -np.inf
+    if n_cells:
+        inside = values >= level
+        if inside.any():
+            best = float(np.max(y[inside]))
+        k = cells.shape[1]
+        for a in range(k):
+            for b in range(a + 1, k):
+                va, vb = values[cells[:, a]], values[cells[:, b]]
+                ya, yb = y[cells[:, a]], y[cells[:, b]]
+                cross = (va - level) * (vb - level) < 0
+                if cross.any():
+                    s = (level - va[cross]) / (vb[cross] - va[cross])
+                    best = max(best, float(np.max(ya[cross] + s * (yb[cross] - ya[cross]))))
+    return msh.comm.allreduce(best, op=MPI.MAX)
+
+
+class Postprocessor:
+    """Measurements of one :class:`PhaseFieldProblem` (model units in, physical units out)."""
+
+    def __init__(self, problem: PhaseFieldProblem) -> None:
+        self.p = problem
+        m = problem.model
+        xi, c, _ = ufl.split(problem.w)
+        xi_n, c_n, _ = ufl.split(problem.w_n)
+        self.xi0_integral = problem.xi_integral()
+        self._length = fem.form(ufl.sqrt(ufl.inner(ufl.grad(xi), ufl.grad(xi)) + 1e-16)
+                                * problem.dx)
+        self._inventory = fem.form((c + m.cs_over_c0 * xi) * problem.dx)
+        self._inventory_n = fem.form((c_n + m.cs_over_c0 * xi_n) * problem.dx)
+        self._residual = fem.form(problem.residual())
+        self._indicators = {}
+        b = problem.bundle
+        fdim = problem.msh.topology.dim - 1
+        for field in (C, PHI):
+            for name in ("anode", "cathode"):
+                facets = b.facet_tags.find(b.boundary_tag(name))
+                V, dofs = problem.spaces[field]
+                local = fem.locate_dofs_topological(V, fdim, facets)
+                ind = fem.Function(problem.W)
+                ind.x.array[dofs[local]] = 1.0
+                self._indicators[(field, name)] = ind
+
+    # -- geometry of the deposit ---------------------------------------------------------
+    def tip_height_um(self) -> float:
+        """Largest height of the xi = 1/2 contour above the anode plane [um]."""
+        V, dofs = self.p.spaces[XI]
+        return level_set_max_height(V, self.p.w.x.array[dofs])
+
+    def deposited_um(self) -> float:
+        """int (xi - xi0) dV: deposited Li area [um^2] in 2D (length in 1D, volume in 3D)."""
+        return self.p.xi_integral() - self.xi0_integral
+
+    def interface_length_um(self) -> float:
+        """int |grad xi| dV: the interface length [um] in 2D (area in 3D)."""
+        return self._assemble(self._length)
+
+    def li_inventory(self) -> float:
+        """int (c + (c_s/c0) xi) dV in model units (c0 um^d)."""
+        return self._assemble(self._inventory)
+
+    def balances(self, dt: float) -> dict[str, float]:
+        """Li and charge balances of a converged, not yet accepted step (model units).
+
+        ``li_balance_rel`` = (dI - dt * Li+ inflow) / I: the inventory change against the
+        consistent Li+ inflow through the cathode, relative to the inventory I;
+        ``charge_balance_rel``: the
+        deposition term Lambda d(int xi)/dt against the consistent current inflow through
+        cathode + anode. Both vanish to solver tolerance (verification.md P4).
+        """
+        I_new, I_old = self._assemble(self._inventory), self._assemble(self._inventory_n)
+        li_in = self.boundary_residual(C, "cathode")
+        dep = self.p.model.Lambda * (self.p.xi_integral() - self.p.xi_integral_old()) / dt
+        q_cat, q_an = self.boundary_residual(PHI, "cathode"), self.boundary_residual(PHI, "anode")
+        dI = I_new - I_old
+        return {"li_inventory": I_new, "li_change": dI, "li_inflow_dt": li_in * dt,
+                "li_balance_rel": (dI - li_in * dt) / abs(I_new),
+                "deposition_charge_rate": dep, "current_in_cathode": q_cat,
+                "current_in_anode": q_an,
+                "charge_balance_rel": (dep - q_cat - q_an) / max(abs(dep), 1e-300)}
+
+    # -- consistent boundary fluxes -------------------------------------------------------
+    def boundary_residual(self, field: int, boundary: str) -> float:
+        """Residual of E2 (field C) or E3 (field PHI) tested with the boundary indicator.
+
+        E2: Li+ inflow through ``boundary`` [c0 um^(d-1)... per s]; E3: current inflow
+        (sigma grad phi . n, model units). Consistent (verification.md P4).
+        """
+        b = fem.assemble_vector(self._residual)
+        b.scatter_reverse(la_insert_add())
+        ind = self._indicators[(field, boundary)]
+        n = self.p.W.dofmap.index_map.size_local * self.p.W.dofmap.index_map_bs
+        local = float(np.dot(b.array[:n], ind.x.array[:n]))
+        return self.p.comm.allreduce(local, op=MPI.SUM)
+
+    def deposition_rate(self, xi_integral_old: float, dt: float) -> float:
+        """Mean deposition velocity (d/dt int xi dA)/A_anode [um/s]."""
+        return (self.p.xi_integral() - xi_integral_old) / (dt * self.p.anode_area)
+
+    def current_density_A_per_m2(self, xi_integral_old: float, dt: float) -> float:
+        """Deposition current density n F c_s (d/dt int xi dA)/A_anode [A/m^2]."""
+        return self.p.model.current_scale_A_per_m2 * self.deposition_rate(xi_integral_old, dt)
+
+    # -- stresses -------------------------------------------------------------------------
+    def max_von_mises_MPa(self) -> float:
+        """Largest von Mises stress at cell midpoints [MPa] (0 without mechanics)."""
+        mech = self.p.mechanics
+        if mech is None:
+            return 0.0
+        return max_over_cells(mech.von_mises(), self.p.msh) * self.p.model.energy_scale_Pa / 1e6
+
+    def max_pressure_MPa(self) -> float:
+        """Largest hydrostatic pressure (compression positive) at cell midpoints [MPa]."""
+        mech = self.p.mechanics
+        if mech is None:
+            return 0.0
+        return max_over_cells(mech.pressure(), self.p.msh) * self.p.model.energy_scale_Pa / 1e6
+
+    def _assemble(self, form: fem.Form) -> float:
+        return self.p.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
+
+
+def la_insert_add():
+    """InsertMode.add for ``la.Vector.scatter_reverse``."""
+    from dolfinx import la
+
+    return la.InsertMode.add
