@@ -182,7 +182,7 @@ class CaseOutput:
         if self.comm.rank == 0:
             try:
                 base = self.staging_dir if staged else self.outdir
-                pairs = list(zip(names, src_names or names))
+                pairs = list(zip(names, src_names or names, strict=True))
                 for name, src in pairs:  # while the .h5 is still beside it
                     if name.endswith(".xdmf"):
                         xdmf_declare_float64(base / src)

@@ -85,7 +85,7 @@ class FieldSeries:
         """Write every field at time ``t`` [s] (collective)."""
         if self._closed:
             raise RuntimeError(f"field series '{self.name}' is closed")
-        for f, (copy, dof_map) in zip(self.functions, self._copies):
+        for f, (copy, dof_map) in zip(self.functions, self._copies, strict=True):
             if dof_map is not None:
                 copy.x.array[:] = f.x.array[dof_map]
         if self._vtx is not None:

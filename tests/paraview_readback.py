@@ -91,7 +91,8 @@ def main():
     regions, borders = script.open_mesh()
     out["mesh"]["material"] = summary(values(regions, "CELLS", "material", 0.0))
     out["mesh"]["boundaries"] = summary(values(borders, "CELLS", "boundaries", 0.0))
-    if script.FIELDS and script.has_vtx_reader() and os.path.isdir(os.path.join(case, script.SERIES + ".bp")):
+    bp = os.path.join(case, script.SERIES + ".bp")
+    if script.FIELDS and script.has_vtx_reader() and os.path.isdir(bp):
         src, _ = script.open_field(script.MAIN_FIELD, use_vtx=True)
         out["vtx"] = {f: summary(values(src, "POINTS", f, t)) for f in script.FIELDS}
         out["vtx"]["material"] = summary(values(src, "CELLS", "material", t))

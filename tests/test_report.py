@@ -12,7 +12,6 @@ import re
 
 import numpy as np
 import pytest
-from mpi4py import MPI
 
 from fem.output import CaseOutput
 from fem.plotting import gather_p1, line_plot_png, render_field_png, side_by_side_png
