@@ -65,7 +65,7 @@ class MechanicsConfig:
         return self.coupling in ("M2", "M1M2")
 
 
-def rigid_body_modes(V: fem.FunctionSpace) -> la.petsc.PETSc.NullSpace:
+def rigid_body_modes(V: fem.FunctionSpace):
     """Near-nullspace of 2D/3D elasticity (translations and rotations) for GAMG."""
     from petsc4py import PETSc
 
@@ -86,7 +86,7 @@ def rigid_body_modes(V: fem.FunctionSpace) -> la.petsc.PETSc.NullSpace:
         arrs[4][:n, 0], arrs[4][:n, 2] = zs, -xs
         arrs[5][:n, 1], arrs[5][:n, 2] = -zs, ys
     la.orthonormalize(basis)
-    vecs = [la.petsc.create_petsc_vector_wrap(b) for b in basis]
+    vecs = [la.petsc.create_vector_wrap(b) for b in basis]
     return PETSc.NullSpace().create(vectors=vecs, comm=V.mesh.comm)
 
 
