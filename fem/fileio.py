@@ -93,6 +93,20 @@ def atomic_write_json(path: Path | str, obj: Any, overwrite: bool = True) -> Pat
     return atomic_write_text(path, to_json(obj), overwrite=overwrite)
 
 
+def format_csv_value(v: Any) -> str:
+    """Shortest round-trip text of a number (``repr``), empty for None, str otherwise."""
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    text = str(v)
+    return f'"{text}"' if ("," in text or '"' in text) else text
+
+
 def move_into_place(src: Path | str, dst: Path | str, overwrite: bool) -> Path:
     """Rename ``src`` (file or directory) to ``dst``; replace an existing ``dst`` only if asked.
 

@@ -32,10 +32,10 @@ from dolfinx import io
 from mpi4py import MPI
 
 from fem.case import OutputConfig
-from fem.fileio import (atomic_write_json, atomic_write_text, move_into_place,
-                        xdmf_declare_float64)
+from fem.fileio import (atomic_write_json, atomic_write_text, format_csv_value,
+                        move_into_place, xdmf_declare_float64)
 from fem.log import get_logger
-from fem.output_series import CsvSeries, FieldSeries, format_csv_value
+from fem.output_series import CsvSeries, FieldSeries
 
 __all__ = ["CaseOutput", "CsvSeries", "FieldSeries", "MATERIAL_FIELD", "format_csv_value",
            "material_function", "material_table"]

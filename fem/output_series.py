@@ -15,6 +15,8 @@ from fem import _stack  # noqa: F401  (import order of the DOLFINx wheel)
 from dolfinx import fem as dfem
 from dolfinx import io
 
+from fem.fileio import format_csv_value
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -159,17 +161,3 @@ class CsvSeries:
         if complete:
             self._out._publish([self.path.name], src_names=[self.partial_path.name],
                                staged=False)
-
-
-def format_csv_value(v: Any) -> str:
-    """Shortest round-trip text of a number (``repr``), empty for None, str otherwise."""
-    if v is None:
-        return ""
-    if isinstance(v, (bool, np.bool_)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        return repr(float(v))
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    text = str(v)
-    return f'"{text}"' if ("," in text or '"' in text) else text

@@ -15,14 +15,13 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fem import _stack  # noqa: F401  (import order of the DOLFINx wheel)
-from dolfinx import fem as dfem
-from dolfinx import plot
-from mpi4py import MPI
+if TYPE_CHECKING:  # DOLFINx is imported lazily: line plots must not initialise PETSc
+    from dolfinx import fem as dfem
+    from mpi4py import MPI
 
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
@@ -72,6 +71,10 @@ def gather_p1(function: dfem.Function, cell_tags: Any = None
         On rank 0: ``(points, values, cells, cell_types, region)`` in VTK layout
         (``region`` = the cell tag, -1 if untagged or no tags given); None on other ranks.
     """
+    from fem import _stack  # noqa: F401  (import order of the DOLFINx wheel)
+    from dolfinx import fem as dfem
+    from dolfinx import plot
+
     msh = function.function_space.mesh
     comm = msh.comm
     degree = msh.geometry.cmaps[0].degree

@@ -14,7 +14,8 @@ and writes, atomically, next to them:
   embedded as base64).
 
 Failed or unfinished cases are listed with their status and error from the manifest.
-Plain file I/O and matplotlib only (no MPI): the runner calls it on rank 0.
+Plain file I/O and matplotlib only: the runner calls it on rank 0, so nothing here may
+import DOLFINx/petsc4py (PETSc's initialisation is collective and would deadlock).
 """
 
 from __future__ import annotations
@@ -28,9 +29,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fem.fileio import atomic_write_text
+from fem.fileio import atomic_write_text, format_csv_value
 from fem.log import get_logger
-from fem.output import format_csv_value
 
 log = get_logger("report")
 
