@@ -144,8 +144,17 @@ class Postprocessor:
         """Mean c_Li [mol/m^3] over the electrode ``name`` ("anode" or "cathode")."""
         return self._sum(f"c_{name}") / self.area[name] * self.p.scales.c_ref_mol_per_m3
 
+    def min_c_li(self) -> float:
+        """Smallest c_Li [mol/m^3] anywhere (DG nodes; a binary layer inside a stack can
+        deplete at an internal interface before the anode does). Collective."""
+        f = self.functions["c_Li"]
+        f.interpolate(self._expr["c_Li"])
+        n = f.function_space.dofmap.index_map.size_local
+        local = float(f.x.array[:n].min()) if n else math.inf
+        return self.p.comm.allreduce(local, op=MPI.MIN)
+
     def min_c_plus(self) -> float:
-        """Smallest c_Li / c_ref over the anode (the depletion indicator of transients)."""
+        """Smallest c_Li / c_ref over the anode."""
         return self.anode_c_li_range()[0] / self.p.scales.c_ref_mol_per_m3
 
     def flux_cv(self) -> float:
@@ -161,21 +170,25 @@ class Postprocessor:
         mu = {k: self._sum(f"mu_{k}") / self.area[k] for k in ("anode", "cathode")}
         return self.p.scales.thermal_voltage_V * (mu["cathode"] - mu["anode"])
 
+    def cell_voltage_V(self) -> float:
+        """Cell voltage [V]: the applied one (potentiostatic, B3), else that of the
+        reversible electrodes, whose mu+ is the electrode potential (sec. 5 B1)."""
+        if self.p.drive.kind in ("potentiostatic", "si_literal"):
+            return self.p.scales.thermal_voltage_V * float(self.p.psi_cell.value)
+        return self.reversible_voltage_V()
+
     def metrics(self) -> dict[str, float]:
         """Steady / final-state metrics in SI units (keys carry units)."""
         p, vt = self.p, self.p.scales.thermal_voltage_V
-        mu = {k: self._sum(f"mu_{k}") / self.area[k] for k in ("anode", "cathode")}
         psi = {k: self._sum(f"psi_{k}") / self.area[k] for k in ("anode", "cathode")}
         i = self.current_density_A_per_m2()
-        # reversible electrodes: mu+ is the electrode potential (physics-npp.md sec. 5 B1)
-        V = vt * (mu["cathode"] - mu["anode"])
-        if p.drive.kind in ("potentiostatic", "si_literal"):
-            V = vt * p.psi_cell.value.item()
+        V = self.cell_voltage_V()
         c_min, c_max = self.anode_c_li_range()
         H_m = p.bundle.height_um * UM
         out = {"current_density_mA_per_cm2": i / 10.0, "cell_voltage_V": V,
                "electrolyte_potential_drop_V": vt * (psi["cathode"] - psi["anode"]),
                "c_Li_anode_min_mol_per_m3": c_min, "c_Li_anode_max_mol_per_m3": c_max,
+               "c_Li_min_mol_per_m3": self.min_c_li(),
                "li_flux_cv_anode": self.flux_cv(),
                "apparent_conductivity_S_per_m": i * H_m / V if V != 0 else math.nan}
         out.update(self.inventories())

@@ -115,6 +115,7 @@ class NPPProblem:
         self.prefix = f"csefem_npp_{next(_ids)}_"
         self.problem = NonlinearProblem(self.residual, self.u, bcs=self.bcs,
                                         petsc_options_prefix=self.prefix, petsc_options=opts)
+        self.problem.solver.setConvergenceHistory(reset=True)
         self.volumes_um = {n: self._assemble(1.0 * self.dx(t.tag))
                            for n, t in transport.items()}
         self.K0 = anion_reference_potential(transport, self.volumes_um)
@@ -249,14 +250,23 @@ class NPPProblem:
         self.u.x.array[:] = self.u_n.x.array
         try:
             self.problem.solve()
-            ok, its, _ = snes_result(self.problem)
-            ok = ok and bool(np.all(np.isfinite(self.u.x.array)))
+            ok, its, reason = snes_result(self.problem)
+            ok = ok and bool(np.all(np.isfinite(self.u.x.array))) and self._residual_ok(reason)
         except RuntimeError:
             ok, its = False, self.problem.solver.getIterationNumber()
         ok = bool(self.comm.allreduce(int(ok), op=MPI.MIN))
         if not ok:
             self.u.x.array[:] = self.u_n.x.array
         return ok, its
+
+    def _residual_ok(self, reason: int) -> bool:
+        """A step-size stop (reason 4) counts only if the residual also fell 1e6-fold (or
+        below atol x 1e3): a tiny Newton step on a diverging state is no convergence."""
+        if reason != 4:  # SNES_CONVERGED_SNORM_RELATIVE
+            return True
+        norms = self.problem.solver.getConvergenceHistory()[0]
+        atol = float(self.petsc_options.get("snes_atol", 1e-12))
+        return len(norms) > 0 and (norms[-1] <= 1e-6 * norms[0] or norms[-1] <= 1e3 * atol)
 
     def commit(self, dt: float | None = None, first: bool = False) -> None:
         """Accept the current state as the new u_n (u_nm1 <- u_n)."""

@@ -1,0 +1,193 @@
+"""Benchmark: the steady PEO/MOF 100 x 20 um case at increasing resolution.
+
+Electroneutral mu-form, P1, 0.5 mA/cm^2 at 60 C, flat stack on a structured triangle
+mesh (nx = 5 ny, so the cells stay isotropic), direct (MUMPS LU) and iterative (GMRES
+preconditioned with GAMG on the coupled matrix, or a fieldsplit with one GAMG per
+field) linear solvers, 1 and 2 ranks.  Each configuration runs in its own process
+(``--single``), so the peak resident memory (``resource.getrusage``) is per
+configuration; the JIT cache is warm (the first configuration compiles the forms).
+
+Recorded per run: dofs, pseudo-time steps, Newton iterations, linear iterations, time of
+the steady solve (``solve_s``) and per Newton iteration, set-up time (mesh, spaces,
+forms), peak memory (max over ranks), and the cell voltage as a correctness check.
+
+Usage::
+
+    .venv/bin/python studies/benchmarks/bench_npp.py                  # the sweep, writes
+        studies/benchmarks/results_npp.json and results_npp.md
+    .venv/bin/python studies/benchmarks/bench_npp.py --sizes 1e4 1e5 --solvers direct
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SOLVERS = {
+    "direct": {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"},
+    "gmres_gamg": {"ksp_type": "gmres", "ksp_rtol": 1e-8, "ksp_gmres_restart": 100,
+                   "pc_type": "gamg", "ksp_max_it": 1000},
+    "gmres_fieldsplit_gamg": {"ksp_type": "gmres", "ksp_rtol": 1e-8, "ksp_gmres_restart": 100,
+                              "ksp_max_it": 1000, "pc_type": "fieldsplit",
+                              "pc_fieldsplit_type": "multiplicative",
+                              "fieldsplit_0_ksp_type": "preonly",
+                              "fieldsplit_0_pc_type": "gamg",
+                              "fieldsplit_1_ksp_type": "preonly",
+                              "fieldsplit_1_pc_type": "gamg"},
+}
+
+
+def grid_for(target_dofs: float) -> tuple[int, int]:
+    """(nx, ny) with nx = 5 ny and 2 (nx + 1)(ny + 1) ~ target dofs."""
+    ny = max(2, round(((target_dofs / 2) / 5) ** 0.5))
+    return 5 * ny, ny
+
+
+def single(target: float, solver: str) -> dict:
+    """One configuration in this process (collective); returns the record on all ranks."""
+    sys.path.insert(0, str(ROOT))
+    t_start = time.perf_counter()
+    import numpy as np
+
+    from fem import _stack  # noqa: F401
+    from mpi4py import MPI
+    from petsc4py import PETSc
+
+    from fem.case import Conditions, SolverConfig
+    from fem.material_library import get_material
+    from fem.npp.build import build_problem
+    from fem.npp.config import Config
+    from fem.npp.meshes import stack_bundle
+    from fem.npp.postprocess import Postprocessor
+    from fem.npp.solve import solve_steady
+
+    comm = MPI.COMM_WORLD
+    nx, ny = grid_for(target)
+    t0 = time.perf_counter()
+    bundle = stack_bundle([("PEO_MOF", 20.0)], ny, width_um=100.0, nx=nx, comm=comm)
+    mats = {"PEO_MOF": get_material("PEO_MOF")}
+    cond = Conditions(temperature_C=60.0, current_density_mA_per_cm2=0.5)
+    extra = dict(SOLVERS[solver])
+    problem = build_problem(bundle, mats, cond, Config(),
+                            SolverConfig(preset="direct" if solver == "direct" else "iterative",
+                                         petsc_options=extra))
+    if solver == "gmres_fieldsplit_gamg":
+        pc = problem.problem.solver.getKSP().getPC()
+        fields = []
+        imap = problem.W.dofmap.index_map
+        for k in range(problem.n_fields):
+            dofs = np.asarray(problem.W.sub(k).collapse()[1]).ravel()
+            owned = dofs[dofs < imap.size_local].astype(np.int32)
+            glob = imap.local_to_global(owned).astype(PETSc.IntType)
+            fields.append((str(k), PETSc.IS().createGeneral(glob, comm=comm)))
+        pc.setFieldSplitIS(*fields)
+    setup_s = time.perf_counter() - t0
+    ksp_its = [0]
+
+    def monitor(snes, it, fnorm):
+        ksp_its[0] += snes.getKSP().getIterationNumber() if it > 0 else 0
+
+    problem.problem.solver.setMonitor(monitor)
+    comm.Barrier()
+    t0 = time.perf_counter()
+    stats = solve_steady(problem)
+    comm.Barrier()
+    solve_s = time.perf_counter() - t0
+    volt = Postprocessor(problem).metrics()["cell_voltage_V"]
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    dofs = problem.W.dofmap.index_map.size_global * problem.W.dofmap.index_map_bs
+    return {"target_dofs": target, "dofs": dofs, "nx": nx, "ny": ny, "ranks": comm.size,
+            "solver": solver, "pseudo_steps": stats.steps,
+            "newton_iterations": stats.newton_iterations,
+            "linear_iterations": comm.allreduce(ksp_its[0], op=MPI.MAX),
+            "rejected_steps": stats.rejected, "setup_s": comm.allreduce(setup_s, op=MPI.MAX),
+            "solve_s": solve_s, "s_per_newton": solve_s / max(stats.newton_iterations, 1),
+            "us_per_dof_per_newton": 1e6 * solve_s / max(stats.newton_iterations, 1) / dofs,
+            "peak_rss_mb_max_rank": comm.allreduce(rss_mb, op=MPI.MAX),
+            "cell_voltage_V": volt, "process_s": time.perf_counter() - t_start}
+
+
+def run_sub(target: float, solver: str, ranks: int, timeout: float) -> dict:
+    """Run one configuration in a fresh process (under the venv's mpiexec for ranks > 1)."""
+    py = sys.executable
+    cmd = [py, str(Path(__file__).resolve()), "--single", repr(target), solver]
+    if ranks > 1:
+        cmd = [str(Path(py).parent / "mpiexec"), "-n", str(ranks)] + cmd
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                             cwd=ROOT, check=False)
+    except subprocess.TimeoutExpired:
+        return {"target_dofs": target, "solver": solver, "ranks": ranks,
+                "error": f"timeout after {timeout:.0f} s"}
+    for line in res.stdout.splitlines()[::-1]:
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    return {"target_dofs": target, "solver": solver, "ranks": ranks,
+            "error": (res.stderr or res.stdout).strip().splitlines()[-1:] or ["failed"]}
+
+
+def markdown(records: list[dict], meta: dict) -> str:
+    lines = ["# NPP benchmark: steady PEO/MOF 100 x 20 um (EN, P1, 0.5 mA/cm^2, 60 C)", "",
+             f"Machine: {meta['machine']}; {meta['note']}", "",
+             "| dofs | ranks | solver | pseudo steps | Newton its | linear its | solve [s] "
+             "| s / Newton | us / dof / Newton | set-up [s] | peak RSS [MB] | V [mV] |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        if "error" in r:
+            lines.append(f"| ~{r['target_dofs']:.0e} | {r['ranks']} | {r['solver']} | "
+                         f"failed: {r['error']} |||||||||")
+            continue
+        lines.append(
+            f"| {r['dofs']} | {r['ranks']} | {r['solver']} | {r['pseudo_steps']} | "
+            f"{r['newton_iterations']} | {r['linear_iterations']} | {r['solve_s']:.3f} | "
+            f"{r['s_per_newton']:.3f} | {r['us_per_dof_per_newton']:.2f} | {r['setup_s']:.2f} | "
+            f"{r['peak_rss_mb_max_rank']:.0f} | {r['cell_voltage_V'] * 1e3:.6f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--single", nargs=2, metavar=("DOFS", "SOLVER"))
+    p.add_argument("--sizes", nargs="+", type=float, default=[1e4, 3e4, 1e5, 3e5, 1e6])
+    p.add_argument("--solvers", nargs="+", default=list(SOLVERS))
+    p.add_argument("--ranks", nargs="+", type=int, default=[1, 2])
+    p.add_argument("--timeout", type=float, default=300.0)
+    p.add_argument("--out", type=Path, default=HERE / "results_npp")
+    args = p.parse_args(argv)
+    if args.single:
+        rec = single(float(args.single[0]), args.single[1])
+        from mpi4py import MPI
+
+        if MPI.COMM_WORLD.rank == 0:
+            sys.stdout.write("RESULT " + json.dumps(rec) + "\n")
+        return 0
+    run_sub(1e4, "direct", 1, args.timeout)  # warm the JIT cache
+    records = []
+    for size in args.sizes:
+        for solver in args.solvers:
+            for ranks in args.ranks:
+                rec = run_sub(size, solver, ranks, args.timeout)
+                records.append(rec)
+                sys.stdout.write(json.dumps(rec) + "\n")
+                sys.stdout.flush()
+    meta = {"machine": f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})",
+            "note": "shared machine (other jobs may run concurrently); wall-clock times",
+            "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "records": records},
+                                                        indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(records, meta))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
