@@ -206,6 +206,7 @@ def run_study(study: Any, out_dir: str | Path, comm: MPI.Comm = MPI.COMM_WORLD,
                               f"{bad[0].name}: {bad[0].message})", bad[0].value)
     plan = _bcast_check(comm, lambda: _prepare(study, selected, out, force))
     by_name = {c.name: c for c in selected}
+    versions = stack_versions()  # on every rank: the first PETSc import is collective
     if comm.rank == 0:
         (out / mf.CASES_DIR).mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / STUDY_TOML, study.resolved_toml())
@@ -213,7 +214,7 @@ def run_study(study: Any, out_dir: str | Path, comm: MPI.Comm = MPI.COMM_WORLD,
         data["study"] = study.name
         data["runs"].append({"started_utc": mf.utc_now(), "n_ranks": comm.size,
                              "ranks_per_case": k, "force": force,
-                             "versions": stack_versions(),
+                             "versions": versions,
                              "cases": [c.name for c in selected]})
         for case in selected:  # a crash leaves only a staging directory: remove it
             shutil.rmtree(mf.partial_dir(out, case.name), ignore_errors=True)
