@@ -106,7 +106,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for case in study.cases:
         diags = diagnose(case)
         _out(f"\n{case.name} ({case.type}, {case.conditions.temperature_C:g} C)")
-        _out(format_table(diags))
+        _out(format_table(diags) if diags else "  (no diagnostics for this type)")
         if errors(diags):
             status = EXIT_INVALID
     if status != EXIT_OK:

@@ -280,7 +280,7 @@ def diagnose(case: Any, bundle: Any = None) -> list[Diagnostic]:
 
     h_um, h_src = _h_min_um(case, bundle)
     out: list[Diagnostic] = []
-    if case.type in ("npp", "phasefield", "mesh"):
+    if case.type in ("npp", "phasefield", "mesh", "conductivity", "bruce_vincent"):
         out += _electrochem(case, h_um, h_src)
     if case.type == "phasefield":
         out += _phasefield(case, h_um, h_src)
