@@ -347,3 +347,19 @@ geometry = {layers = [{material = "PE", thickness_um = 4.0, filaments = {width_u
     i_lim = 4 * 96485.33212 * peo.material("PEO").transport(333.15).D_plus_m2_per_s * 1100 / 4e-6
     assert ratio == pytest.approx(2.0 * 1.5 / i_lim, rel=1e-9)
     assert not math.isnan(ratio)
+
+
+STUDY_FILES = sorted((Path(__file__).resolve().parents[1] / "studies").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", STUDY_FILES, ids=[p.name for p in STUDY_FILES])
+def test_shipped_study_files_validate_and_round_trip(path):
+    study = load_study(path)
+    assert study.cases and len({c.name for c in study.cases}) == len(study.cases)
+    assert load_study_text(study.resolved_toml()).cases == study.cases
+    for case in study.cases:  # diagnostics run for every case and never refuse a shipped one
+        assert not errors(diagnose(case)), case.name
+
+
+def test_shipped_study_files_exist():
+    assert {"demo.toml", "peo_vs_plm.toml"} <= {p.name for p in STUDY_FILES}
