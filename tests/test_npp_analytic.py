@@ -219,3 +219,33 @@ def test_poisson_converges_to_electroneutral():
         diffs.append(abs(Postprocessor(p).metrics()["cell_voltage_V"] / v_en - 1))
     assert diffs[1] < 0.75 * diffs[0]
     assert diffs[1] < 1e-2
+
+
+def test_b3_si_literal_is_diffusion_limited():
+    """B3 (SI-literal, full Poisson): with phi pinned to 0.01 V the bulk field is ~0, so the
+    Li+ flux is carried by diffusion alone and c+ at the anode hits 0 near the pure-diffusion
+    Sand time pi D+ c0^2 / (4 J^2) (not the ambipolar one) -- one reason it is non-physical."""
+    from fem.npp.solve import equilibrate
+
+    bundle = stack_bundle([("PEO", 5.6)], 200)
+    mats = {"PEO": get_material("PEO")}
+    cond = Conditions(temperature_C=60.0, li_flux_mol_per_m2_s=0.01, end_time_s=0.1)
+    cfg = Config(formulation="poisson", mode="transient", si_literal=True,
+                 permittivity_scale=8e6, permittivity_continuation=[8e8, 8e7])
+    problem = build_problem(bundle, mats, cond, cfg)
+    post = Postprocessor(problem)
+    equilibrate(problem)
+    worst = [0.0]
+
+    def on_step(t, dt, its):
+        worst[0] = max(worst[0], abs(post.li_balance()["li_balance_rel"]))
+        return "depleted" if post.min_c_plus() < 1e-3 else None
+
+    stats = run_transient(problem, 0.1, TimeStepConfig(dt_initial=1e-7, dt_max=1e-3,
+                                                      growth_factor=1.3), on_step=on_step)
+    D_plus = mats["PEO"].transport(T60).D_plus_m2_per_s
+    t_diffusion = math.pi * D_plus * 1100.0**2 / (4 * 0.01**2)
+    assert stats.stop_reason == "depleted"
+    assert stats.t_end_s == pytest.approx(t_diffusion, rel=0.1)
+    assert worst[0] < 1e-8
+    assert Postprocessor(problem).metrics()["cell_voltage_V"] == pytest.approx(0.01)
