@@ -103,16 +103,25 @@ def _stack_layers(case: Any) -> list[dict[str, Any]]:
 
 def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
     name, T = case.name, case.conditions.temperature_K
-    layers = _stack_layers(case)
     d: list[Diagnostic] = []
 
     def add(key: str, value: Any, unit: str, level: Level, msg: str) -> None:
         d.append(Diagnostic(name, key, value, unit, level, msg))
 
+    # electronically conducting layers (Li metal) belong to the electrode, not the stack
+    everything = _stack_layers(case)
+    layers = [r for r in everything if r["tr"] is not None
+              or r["mat"].electronic_conductivity_S_per_m is None]
+    if len(layers) < len(everything):
+        add("electrode_layers", ", ".join(r["region"] for r in everything if r not in layers),
+            "", "info", "metal layers are part of the electrode: left out of the ion stack")
     blocked = [r["region"] for r in layers if r["tr"] is None]
     if blocked:
-        add("ion_blocking_layers", ", ".join(blocked), "", "error",
+        add("ion_blocking_layers", ", ".join(blocked), "",
+            "warn" if case.type == "mesh" else "error",
             f"layers {blocked} do not conduct ions: no current can cross the stack")
+        return d
+    if not layers:
         return d
     physics = case.physics
     poisson = getattr(physics, "formulation", None) == "poisson"
@@ -219,10 +228,13 @@ def _level(cls: str, steady: bool) -> Level:
     return "warn" if cls == "warn" else "info"
 
 
-def _delta0_m(physics: Any) -> float | None:
-    """Interface half-width delta0 [m] from a phase-field config (or one nested table)."""
+def _delta0_m(physics: Any, temperature_K: float) -> float | None:
+    """Interface half-width delta0 [m] from a phase-field config: its
+    ``physical_parameters(T)``, or the config itself, or one nested table."""
     candidates = [physics] + [getattr(physics, f.name) for f in dataclasses.fields(physics)
                               if dataclasses.is_dataclass(getattr(physics, f.name))]
+    if callable(getattr(physics, "physical_parameters", None)):
+        candidates.insert(0, physics.physical_parameters(temperature_K))
     for obj in candidates:
         if hasattr(obj, "delta0_m"):
             value = obj.delta0_m
@@ -235,7 +247,7 @@ def _delta0_m(physics: Any) -> float | None:
 def _phasefield(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
     if case.physics is None or not dataclasses.is_dataclass(case.physics):
         return []
-    delta0 = _delta0_m(case.physics)
+    delta0 = _delta0_m(case.physics, case.conditions.temperature_K)
     if delta0 is None:
         return []
     d0_um = delta0 / UM
@@ -301,5 +313,5 @@ def format_table(diagnostics: list[Diagnostic]) -> str:
     for x in diagnostics:
         v = x.value
         text = f"{v:.4g}" if isinstance(v, float) else ("-" if v is None else str(v))
-        lines.append(f"  {x.level:5s} {x.name:28s} {text:>11s} {x.unit:9s} {x.message}")
+        lines.append(f"  {x.level:5s} {x.name:36s} {text:>11s} {x.unit:9s} {x.message}")
     return "\n".join(lines)

@@ -363,3 +363,27 @@ def test_shipped_study_files_validate_and_round_trip(path):
 
 def test_shipped_study_files_exist():
     assert {"demo.toml", "peo_vs_plm.toml"} <= {p.name for p in STUDY_FILES}
+
+
+METAL = """
+[study]
+name = "metal"
+type = "mesh"
+[[cases]]
+name = "X"
+conditions = {temperature_C = 60.0, current_density_mA_per_cm2 = 0.2}
+geometry = {layers = [{material = "Li", thickness_um = 2.0}, {material = "PEO", thickness_um = 20.0}], width_um = 20.0, mesh = {size_um = 2.0}}
+"""
+
+
+def test_metal_layers_join_the_electrode_and_blocking_layers(monkeypatch):
+    case = load_study_text(METAL).case("X")
+    assert _diag(case, "electrode_layers").value == "Li"
+    # the Li layer is not part of the ion stack: the same numbers as PEO alone (N1)
+    assert _diag(case, "i_over_ilim[stack]").value == pytest.approx(0.058055, abs=1e-6)
+    blocked = METAL.replace('material = "Li"', 'material = "PE"')
+    mesh_case = load_study_text(blocked).case("X")
+    assert _diag(mesh_case, "ion_blocking_layers").level == "warn"  # mesh-only: nothing solved
+    monkeypatch.setitem(registry.TYPES, "npp", _FakeType(_FakeNppConfig))
+    npp_case = load_study_text(blocked.replace('type = "mesh"', 'type = "npp"')).case("X")
+    assert [d.name for d in errors(diagnose(npp_case))] == ["ion_blocking_layers"]
