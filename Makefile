@@ -49,8 +49,9 @@ lint: $(STAMP)
 	$(BIN)/python -m compileall -q fem geometries studies tests
 	$(BIN)/hadolint containers/Dockerfile containers/Dockerfile.dolfinx
 
+## Benchmarks: each script writes its results file next to it (studies/benchmarks/results_*.md)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	set -e; for f in studies/benchmarks/bench_*.py; do $(BIN)/python $$f; done
 
 docker:
 	docker build -f containers/Dockerfile -t csefem:0.1.0 .
