@@ -74,7 +74,9 @@ class ElasticModel:
     ``lame_e`` may be UFL coefficients (per-region DG0 functions); ``lame_Li`` are numbers.
     ``eigenstrain_mode``: 'in_plane' (eps* I_2, the default, physics-phasefield.md sec. 3) or
     'isotropic_3d' (eps* also along z, blocked by plane strain). ``interpolation``: stiffness
-    mixed with h(xi) ('h') or linearly in xi ('linear').
+    mixed with h(xi) ('h') or linearly in xi ('linear'). ``xi_reference``: the stress-free
+    phase (the initial anode), so only *deposited* Li carries the eigenstrain:
+    eps_0 = eps* [h(xi) - h(xi_reference)] [assumption]; None: eps* h(xi).
     """
 
     lame_Li: tuple[float, float]
@@ -82,6 +84,7 @@ class ElasticModel:
     eigenstrain: float = 0.0
     eigenstrain_mode: Literal["in_plane", "isotropic_3d"] = "in_plane"
     interpolation: Literal["h", "linear"] = "h"
+    xi_reference: object = None
 
 
 def strain(u: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
@@ -99,7 +102,10 @@ def elastic_strain(u: ufl.core.expr.Expr, xi: ufl.core.expr.Expr,
                    model: ElasticModel) -> tuple:
     """(eps_el in the mesh plane/space, eps_el_zz); eps_el_zz is None in 3D."""
     gdim = u.ufl_shape[0]
-    hx = interpolation(xi) * model.eigenstrain
+    hx = interpolation(xi)
+    if model.xi_reference is not None:
+        hx = hx - interpolation(model.xi_reference)
+    hx = hx * model.eigenstrain
     eps = strain(u) - hx * ufl.Identity(gdim)
     if gdim == 3:
         return eps, None

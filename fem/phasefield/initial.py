@@ -112,6 +112,7 @@ def initialise(problem: PhaseFieldProblem, cfg: InitialConfig, c_init: float = 1
     if solve_potential:
         problem.w.x.array[problem.spaces[PHI][1]] = initial_potential(problem).x.array
     problem.w_n.x.array[:] = problem.w.x.array
+    problem.xi_initial.x.array[:] = problem.w.x.array[problem.spaces[XI][1]]
     problem.update_mechanics()
 
 

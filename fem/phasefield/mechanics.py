@@ -112,6 +112,12 @@ class Mechanics:
                                         petsc_options=opts)
         self._nullspace = rigid_body_modes(self.V)
         self.problem.A.setNearNullSpace(self._nullspace)
+        Q = fem.functionspace(msh, ("DG", 0))
+        pts = Q.element.interpolation_points
+        self.von_mises_cells = fem.Function(Q, name="von_Mises_E0")
+        self.pressure_cells = fem.Function(Q, name="pressure_E0")
+        self._cell_exprs = ((self.von_mises_cells, fem.Expression(self.von_mises(), pts)),
+                            (self.pressure_cells, fem.Expression(self.pressure(), pts)))
 
     def _bcs(self, msh: dmesh.Mesh, ft: dmesh.MeshTags, names: dict[str, int]) -> list:
         fdim = msh.topology.dim - 1
@@ -136,11 +142,19 @@ class Mechanics:
         return bcs
 
     def solve(self) -> None:
-        """Solve E4 for the current ``xi``; raises if the linear solve failed."""
+        """Solve E4 for the current ``xi``, then update the cell stress fields."""
         self.problem.solve()
         ok, _, reason = snes_result(self.problem)
         if not ok:
             raise RuntimeError(f"mechanics solve failed (SNES reason {reason})")
+        for f, expr in self._cell_exprs:
+            f.interpolate(expr)
+
+    def max_cell_values(self) -> tuple[float, float]:
+        """(max von Mises, max pressure) over the cell midpoints [E0], allreduced."""
+        n = self.von_mises_cells.function_space.dofmap.index_map.size_local
+        local = [float(np.max(f.x.array[:n], initial=-np.inf)) for f, _ in self._cell_exprs]
+        return tuple(self.V.mesh.comm.allreduce(v, op=MPI.MAX) for v in local)
 
     # -- couplings and outputs (UFL expressions of the lagged u and xi) ---------------
     def pressure(self) -> ufl.core.expr.Expr:

@@ -14,7 +14,6 @@ from mpi4py import MPI
 from fem import _stack  # noqa: F401
 from dolfinx import fem
 from fem.phasefield.domain import growth_coordinate
-from fem.phasefield.mechanics import max_over_cells
 from fem.phasefield.problem import C, PHI, XI, PhaseFieldProblem
 
 UM2_PER_CM2 = 1e8
@@ -102,9 +101,11 @@ class Postprocessor:
         cathode + anode. Both vanish to solver tolerance (verification.md P4).
         """
         I_new, I_old = self._assemble(self._inventory), self._assemble(self._inventory_n)
-        li_in = self.boundary_residual(C, "cathode")
+        b = self._residual_vector()
+        li_in = self.boundary_residual(C, "cathode", b)
         dep = self.p.model.Lambda * (self.p.xi_integral() - self.p.xi_integral_old()) / dt
-        q_cat, q_an = self.boundary_residual(PHI, "cathode"), self.boundary_residual(PHI, "anode")
+        q_cat = self.boundary_residual(PHI, "cathode", b)
+        q_an = self.boundary_residual(PHI, "anode", b)
         dI = I_new - I_old
         return {"li_inventory": I_new, "li_change": dI, "li_inflow_dt": li_in * dt,
                 "li_balance_rel": (dI - li_in * dt) / abs(I_new),
@@ -113,18 +114,25 @@ class Postprocessor:
                 "charge_balance_rel": (dep - q_cat - q_an) / max(abs(dep), 1e-300)}
 
     # -- consistent boundary fluxes -------------------------------------------------------
-    def boundary_residual(self, field: int, boundary: str) -> float:
-        """Residual of E2 (field C) or E3 (field PHI) tested with the boundary indicator.
-
-        E2: Li+ inflow through ``boundary`` [c0 um^(d-1)... per s]; E3: current inflow
-        (sigma grad phi . n, model units). Consistent (verification.md P4).
-        """
+    def _residual_vector(self) -> np.ndarray:
         b = fem.assemble_vector(self._residual)
         b.scatter_reverse(la_insert_add())
+        return b.array
+
+    def boundary_residual(self, field: int, boundary: str, b: np.ndarray | None = None
+                          ) -> float:
+        """Residual of E2 (field C) or E3 (field PHI) tested with the boundary indicator.
+
+        E2: Li+ inflow through ``boundary`` [c0 um^(d-1) / s]; E3: current inflow
+        (sigma grad phi . n, model units; the problem assembles E3 / Lambda). Consistent
+        (verification.md P4). ``b``: the assembled residual (assembled here if not given).
+        """
+        b = self._residual_vector() if b is None else b
         ind = self._indicators[(field, boundary)]
         n = self.p.W.dofmap.index_map.size_local * self.p.W.dofmap.index_map_bs
-        local = float(np.dot(b.array[:n], ind.x.array[:n]))
-        return self.p.comm.allreduce(local, op=MPI.SUM)
+        local = float(np.dot(b[:n], ind.x.array[:n]))
+        factor = self.p.model.Lambda if field == PHI else 1.0
+        return factor * self.p.comm.allreduce(local, op=MPI.SUM)
 
     def deposition_rate(self, xi_integral_old: float, dt: float) -> float:
         """Mean deposition velocity (d/dt int xi dA)/A_anode [um/s]."""
@@ -135,19 +143,15 @@ class Postprocessor:
         return self.p.model.current_scale_A_per_m2 * self.deposition_rate(xi_integral_old, dt)
 
     # -- stresses -------------------------------------------------------------------------
-    def max_von_mises_MPa(self) -> float:
-        """Largest von Mises stress at cell midpoints [MPa] (0 without mechanics)."""
+    def max_stresses_MPa(self) -> tuple[float, float]:
+        """(max von Mises, max hydrostatic pressure, compression positive) at cell
+        midpoints [MPa] of the last mechanics solve ((0, 0) without mechanics)."""
         mech = self.p.mechanics
         if mech is None:
-            return 0.0
-        return max_over_cells(mech.von_mises(), self.p.msh) * self.p.model.energy_scale_Pa / 1e6
-
-    def max_pressure_MPa(self) -> float:
-        """Largest hydrostatic pressure (compression positive) at cell midpoints [MPa]."""
-        mech = self.p.mechanics
-        if mech is None:
-            return 0.0
-        return max_over_cells(mech.pressure(), self.p.msh) * self.p.model.energy_scale_Pa / 1e6
+            return 0.0, 0.0
+        s = self.p.model.energy_scale_Pa / 1e6
+        vm, p = mech.max_cell_values()
+        return vm * s, p * s
 
     def _assemble(self, form: fem.Form) -> float:
         return self.p.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)

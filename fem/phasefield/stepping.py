@@ -238,7 +238,8 @@ class Stepper:
     def arrays(self) -> dict[str, np.ndarray]:
         """This rank's state arrays (for :mod:`checkpoint`)."""
         out = {"w": self.p.w.x.array.copy(), "w_n": self.p.w_n.x.array.copy(),
-               "xi_mech": self.p.xi_mech.x.array.copy()}
+               "xi_mech": self.p.xi_mech.x.array.copy(),
+               "xi_initial": self.p.xi_initial.x.array.copy()}
         if self.p.mechanics is not None:
             out["u"] = self.p.mechanics.u.x.array.copy()
         return out
@@ -247,5 +248,7 @@ class Stepper:
         self.p.w.x.array[:] = arrays["w"]
         self.p.w_n.x.array[:] = arrays["w_n"]
         self.p.xi_mech.x.array[:] = arrays["xi_mech"]
+        self.p.xi_initial.x.array[:] = arrays["xi_initial"]
         if self.p.mechanics is not None:
             self.p.mechanics.u.x.array[:] = arrays["u"]
+            self.p.update_mechanics()  # cell stress fields (the solve reproduces u)

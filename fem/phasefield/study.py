@@ -1,0 +1,258 @@
+"""The ``phasefield`` study type: ``Config`` (the physics table), ``run`` and ``check``.
+
+``run(case, bundle, out, comm)`` grows Li from the anode of ``bundle`` and writes, through
+:class:`fem.output.CaseOutput`: the mesh, the field series ``fields`` (xi, c_Li [mol/m^3],
+phi [V], von_Mises and hydrostatic stress [MPa] as cell fields, plus the material id) at
+the output times, ``dendrite.csv`` (one row per accepted step), PNG snapshots of xi, and
+returns the metrics stored in ``summary.json``. With ``checkpoint_every_steps`` it keeps a
+restart checkpoint in ``cases/<case>.checkpoint`` next to the case directory and resumes
+from it (``restart = true``) with the same number of ranks.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from mpi4py import MPI
+
+from fem import _stack  # noqa: F401
+from dolfinx import fem
+from fem.log import get_logger
+from fem.phasefield import checkpoint
+from fem.phasefield.build import Simulation, build_simulation
+from fem.phasefield.config import Config
+from fem.phasefield.params import INTERFACE_PRESETS
+from fem.phasefield.problem import C, PHI, XI
+from fem.phasefield.stepping import StepReport
+
+__all__ = ["Config", "run", "check"]
+
+log = get_logger("phasefield")
+COLUMNS = ["time_s", "tip_height_um", "deposited_volume_um2", "interface_length_um",
+           "max_von_mises_MPa", "current_density_mA_per_cm2", "applied_potential_V",
+           "max_pressure_MPa", "dt_s", "newton_iterations", "li_balance_rel",
+           "charge_balance_rel"]
+
+
+class FieldOutput:
+    """Physical-unit copies of the state for the field series and the PNGs."""
+
+    def __init__(self, sim: Simulation) -> None:
+        p = sim.problem
+        self.sim = sim
+        self.xi = fem.Function(p.spaces[XI][0], name="xi")
+        self.c = fem.Function(p.spaces[C][0], name="c_Li")
+        self.phi = fem.Function(p.spaces[PHI][0], name="phi")
+        Q = fem.functionspace(p.msh, ("DG", 0))
+        self.vm = fem.Function(Q, name="von_Mises")
+        self.p = fem.Function(Q, name="hydrostatic_stress")
+
+    def functions(self) -> list[fem.Function]:
+        return [self.xi, self.c, self.phi, self.vm, self.p]
+
+    def update(self) -> None:
+        p, m = self.sim.problem, self.sim.model
+        for f, k, s in ((self.xi, XI, 1.0), (self.c, C, m.extras["c0_mol_per_m3"]),
+                        (self.phi, PHI, m.potential_scale_V)):
+            f.x.array[:] = p.w.x.array[p.spaces[k][1]] * s
+        mech = p.mechanics
+        if mech is not None:
+            s = m.energy_scale_Pa / 1e6
+            self.vm.x.array[:] = mech.von_mises_cells.x.array * s
+            self.p.x.array[:] = mech.pressure_cells.x.array * s
+
+
+def _row(sim: Simulation, r: StepReport | None) -> dict[str, Any]:
+    post, m = sim.post, sim.model
+    vm, pmax = post.max_stresses_MPa()
+    row = {"time_s": sim.stepper.stepper.t, "tip_height_um": post.tip_height_um(),
+           "deposited_volume_um2": post.deposited_um(),
+           "interface_length_um": post.interface_length_um(),
+           "max_von_mises_MPa": vm, "max_pressure_MPa": pmax,
+           "applied_potential_V": sim.control.phi * m.potential_scale_V}
+    if r is None:
+        row.update(current_density_mA_per_cm2=0.0, dt_s=0.0, newton_iterations=0,
+                   li_balance_rel=0.0, charge_balance_rel=0.0)
+    else:
+        row.update(current_density_mA_per_cm2=r.deposition_rate_um_per_s
+                   * m.current_scale_A_per_m2 / 10.0, dt_s=r.dt,
+                   newton_iterations=r.newton_iterations,
+                   li_balance_rel=r.measured.get("li_balance_rel", math.nan),
+                   charge_balance_rel=r.measured.get("charge_balance_rel", math.nan))
+    return row
+
+
+def _resume(sim: Simulation, directory: Path, comm: MPI.Comm) -> list[dict[str, Any]]:
+    coords = sim.problem.dof_coordinates()
+    arrays, meta = checkpoint.load(directory, comm, coords)
+    sim.stepper.load_arrays(arrays)
+    sim.stepper.load(meta["stepper"])
+    sim.post.xi0_integral = meta["xi0_integral"]
+    log.info("resumed from %s at t = %.6g s (step %d)", directory, sim.stepper.stepper.t,
+             sim.stepper.step)
+    return meta["rows"]
+
+
+def _save(sim: Simulation, directory: Path, comm: MPI.Comm, rows: list[dict]) -> None:
+    checkpoint.save(directory, comm, sim.stepper.arrays(),
+                    {"stepper": sim.stepper.state(), "xi0_integral": sim.post.xi0_integral,
+                     "rows": rows}, sim.problem.dof_coordinates())
+
+
+def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
+    """Grow Li in one case and write its outputs; metrics identical on all ranks."""
+    t_start = time.perf_counter()
+    cfg: Config = case.physics if case.physics is not None else Config()
+    sim = build_simulation(bundle, cfg, case.conditions, case.region_materials(bundle),
+                           case.solver)
+    t_end = case.conditions.end_time_s
+    out_times = sorted({t for t in [*case.output.times_s, *cfg.snapshot_times_s] if t < t_end}
+                       | {t_end})
+    sim.stepper.stepper.milestones = sorted(set(sim.stepper.stepper.milestones) | set(out_times))
+    out.write_mesh()
+    fields = FieldOutput(sim)
+    series = out.field_series("fields", fields.functions(),
+                              units={"xi": "1", "c_Li": "mol/m^3", "phi": "V",
+                                     "von_Mises": "MPa", "hydrostatic_stress": "MPa"}) \
+        if out.options.fields else None
+    csv = out.csv_series("dendrite", COLUMNS)
+    ck_dir = Path(out.outdir).parent / f"{case.name}.checkpoint"
+    rows: list[dict[str, Any]] = []
+    if cfg.checkpoint_every_steps and cfg.restart and checkpoint.exists(ck_dir, comm):
+        rows = _resume(sim, ck_dir, comm)
+    else:
+        rows.append(_row(sim, None))
+        _write_fields(fields, series, 0.0)
+    for r in rows:
+        csv.append(r)
+    height = bundle.height_um
+    pngs: list[str] = []
+
+    def on_accept(r: StepReport) -> str | None:
+        row = _row(sim, r)
+        rows.append(row)
+        csv.append(row)
+        t = r.t
+        if r.on_milestone and any(math.isclose(t, s, rel_tol=1e-12) for s in out_times):
+            _write_fields(fields, series, t)
+        if r.on_milestone and any(math.isclose(t, s, rel_tol=1e-12)
+                                  for s in cfg.snapshot_times_s):
+            pngs.append(_snapshot(case, out, fields, bundle, t))
+        if cfg.checkpoint_every_steps and r.step % cfg.checkpoint_every_steps == 0:
+            _save(sim, ck_dir, comm, rows)
+        if row["tip_height_um"] >= height - cfg.stop_tip_margin_um:
+            return f"dendrite tip within {cfg.stop_tip_margin_um} um of the cathode at t = {t:.6g} s"
+        return None
+
+    reason = sim.stepper.advance(on_accept, max_steps=cfg.max_steps)
+    t_final = sim.stepper.stepper.t
+    if reason != "completed":
+        log.warning("case %s stopped: %s", case.name, reason)
+        _write_fields(fields, series, t_final)
+    if cfg.checkpoint_every_steps:
+        _save(sim, ck_dir, comm, rows)
+    pngs.append(_snapshot(case, out, fields, bundle, t_final, final=True))
+    return _metrics(sim, rows, reason, time.perf_counter() - t_start, cfg, pngs)
+
+
+def _write_fields(fields: FieldOutput, series: Any, t: float) -> None:
+    if series is not None:
+        fields.update()
+        series.write(t)
+
+
+def _snapshot(case: Any, out: Any, fields: FieldOutput, bundle: Any, t: float,
+              final: bool = False) -> str:
+    if not out.options.pngs or bundle.mesh.geometry.dim < 2:
+        return ""
+    from fem.plotting import render_field_png
+
+    fields.update()
+    name = "xi_final.png" if final else f"xi_t{t:g}s.png"
+    render_field_png(fields.xi, out.claim_file(name), f"{case.name}: xi at t = {t:.4g} s",
+                     "xi [-]", bundle.cell_tags, bundle.regions, cmap="viridis")
+    return name
+
+
+def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: Config,
+             pngs: list[str]) -> dict[str, Any]:
+    last = rows[-1]
+    steps = max(len(rows) - 1, 1)
+    its = sum(r["newton_iterations"] for r in rows)
+    t_end = last["time_s"]
+    dep = last["deposited_volume_um2"]
+    width = max(sim.problem.anode_area, 1e-300)
+    return {
+        "stop_reason": reason, "t_end_s": t_end, "steps": len(rows) - 1,
+        "rejected_steps": sim.stepper.stepper.n_rejected, "newton_iterations": its,
+        "newton_iterations_per_step": its / steps,
+        "n_dofs": sim.problem.W.dofmap.index_map.size_global * 3,
+        "tip_height_um": last["tip_height_um"], "tip_growth_um": last["tip_height_um"]
+        - rows[0]["tip_height_um"], "deposited_volume_um2": dep,
+        "interface_length_um": last["interface_length_um"],
+        "max_von_mises_MPa": max(r["max_von_mises_MPa"] for r in rows),
+        "mean_current_density_mA_per_cm2": sim.model.current_scale_A_per_m2 * dep / width
+        / max(t_end, 1e-300) / 10.0,
+        "final_applied_potential_V": last["applied_potential_V"],
+        "li_balance_worst_rel": max(abs(r["li_balance_rel"]) for r in rows),
+        "charge_balance_worst_rel": max(abs(r["charge_balance_rel"]) for r in rows),
+        "delta0_um": sim.info["delta0_um"], "interface_preset": cfg.interface_preset,
+        "interface_energy_J_per_m2": sim.info["interface_energy_J_per_m2"],
+        "L_sigma_m3_per_J_s": sim.info["L_sigma_m3_per_J_s"],
+        "mobility": cfg.mobility, "electrolyte_transport": cfg.electrolyte_transport,
+        "mechanics_coupling": cfg.mechanics.coupling,
+        "eigenstrain": sim.params.eigenstrain,
+        "eigenstrain_mode": cfg.mechanics.eigenstrain_mode,
+        "control_mode": cfg.control.mode,
+        "reference_material": sim.info["reference_material"],
+        "steps_per_s": (len(rows) - 1) / max(wall, 1e-300), "run_wall_time_s": wall,
+        "snapshots": [p for p in pngs if p],
+    }
+
+
+def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
+    """Phase-field diagnostics beyond the generic delta0/mesh/gap ones of the runner."""
+    cfg: Config = case.physics
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: Any, unit: str, level: str, message: str) -> None:
+        out.append({"name": f"phasefield.{name}", "value": value, "unit": unit,
+                    "level": level, "message": message})
+
+    if case.conditions.end_time_s is None:
+        add("end_time_s", None, "s", "error", "a phase-field run needs conditions.end_time_s")
+    i = case.conditions.current_density_A_per_m2()
+    if cfg.control.mode == "galvanostatic" and i is None:
+        add("control", None, "", "error", "galvanostatic control needs "
+            "conditions.current_density_mA_per_cm2 (or control.mode = 'potentiostatic')")
+    T = case.conditions.temperature_K
+    params = cfg.physical_parameters(T)
+    if cfg.interface_preset == "table_s1":
+        add("interface_preset", INTERFACE_PRESETS["table_s1"].delta0_um, "um", "warn",
+            "literal Table S1 kappa0: delta0 = 11.5 um is wider than the PLM and the filament "
+            "gaps (physics-phasefield.md sec. 6)")
+    if i:
+        F_cs = 96485.33212 * params.c_s_mol_per_m3
+        v = i / F_cs
+        add("growth_velocity_nm_per_s", v * 1e9, "nm/s", "info", "mean plating velocity "
+            "i / (n F c_s)")
+        i0 = params.exchange_current_pf_A_per_m2()
+        add("exchange_current_ratio", i0 / i, "", "info", "phase-field exchange current "
+            "3 n F c_s delta0 L_eta over the applied current (>> 1: transport-limited)")
+        r_nuc = min((n.radius_um for n in cfg.initial.nuclei), default=None)
+        if r_nuc:
+            v_cap = params.L_sigma_m3_per_J_s * params.kappa0_J_per_m / (r_nuc * 1e-6)
+            add("capillary_over_growth", v_cap / v, "", "warn" if v_cap > v else "info",
+                "Allen-Cahn curvature velocity L_sigma kappa0 / R of the smallest nucleus over "
+                "the mean plating velocity (> 1: nuclei flatten before they grow; see "
+                "mobility = 'gibbs_thomson')")
+        if case.conditions.end_time_s:
+            add("mean_deposit_um", v * case.conditions.end_time_s * 1e6, "um", "info",
+                "mean Li thickness plated by the end time")
+    if bundle is not None:
+        add("n_cells", bundle.mesh.topology.index_map(bundle.mesh.topology.dim).size_global,
+            "", "info", "cells of the mesh")
+    return out
