@@ -36,6 +36,7 @@ from fem.fileio import (atomic_write_json, atomic_write_text, format_csv_value,
                         move_into_place, xdmf_declare_float64)
 from fem.log import get_logger
 from fem.output_series import CsvSeries, FieldSeries
+from fem.paraview_script import write_paraview_script
 
 __all__ = ["CaseOutput", "CsvSeries", "FieldSeries", "MATERIAL_FIELD", "format_csv_value",
            "material_function", "material_table"]
@@ -316,8 +317,6 @@ class CaseOutput:
         if complete and self.main_field is not None and "mesh.xdmf" not in self._claimed:
             self.write_mesh()
         if complete and "mesh.xdmf" in self._claimed and "paraview.py" not in self._claimed:
-            from studies.paraview_template import write_paraview_script
-
             series, fields, units = self._main_series or ("fields", [], {})
             self._claim("paraview.py")
             self._on_rank0(write_paraview_script, self.outdir, self.main_field, series,
