@@ -20,6 +20,8 @@ from mpi4py import MPI
 
 from fem import _stack  # noqa: F401
 from dolfinx import fem
+from fem.constants import FARADAY_C_PER_MOL as F
+from fem.constants import GAS_CONSTANT_J_PER_MOL_K as R
 from fem.log import get_logger
 from fem.phasefield import checkpoint
 from fem.phasefield.build import Simulation, build_simulation
@@ -213,6 +215,26 @@ def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: C
     }
 
 
+def _min_electrolyte_sigma(case: Any, cfg: Config, params: Any, T: float) -> float | None:
+    """Smallest electrolyte conductivity of the case's regions [S/m] (None if unknown)."""
+    if cfg.electrolyte_transport == "table_s1":
+        return params.sigma_electrolyte_S_per_m
+    try:
+        mats = case.region_materials()
+    except Exception:  # noqa: BLE001 - geometry errors are reported by the runner
+        return None
+    sig = [m.sigma_S_per_m(T) for m in mats.values() if m.ion_conducting]
+    return min(sig) if sig else None
+
+
+def _mesh_size_um(case: Any) -> float | None:
+    try:
+        mesh = case.geometry.resolved().mesh
+    except Exception:  # noqa: BLE001
+        return None
+    return min(v for v in (mesh.size_um, mesh.anode_size_um) if v) if mesh else None
+
+
 def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
     """Phase-field diagnostics beyond the generic delta0/mesh/gap ones of the runner."""
     cfg: Config = case.physics
@@ -235,23 +257,39 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
             "literal Table S1 kappa0: delta0 = 11.5 um is wider than the PLM and the filament "
             "gaps (physics-phasefield.md sec. 6)")
     if i:
-        F_cs = 96485.33212 * params.c_s_mol_per_m3
-        v = i / F_cs
+        v = i / (params.n_electrons * F * params.c_s_mol_per_m3)
         add("growth_velocity_nm_per_s", v * 1e9, "nm/s", "info", "mean plating velocity "
             "i / (n F c_s)")
         i0 = params.exchange_current_pf_A_per_m2()
         add("exchange_current_ratio", i0 / i, "", "info", "phase-field exchange current "
             "3 n F c_s delta0 L_eta over the applied current (>> 1: transport-limited)")
-        r_nuc = min((n.radius_um for n in cfg.initial.nuclei), default=None)
-        if r_nuc:
-            v_cap = params.L_sigma_m3_per_J_s * params.kappa0_J_per_m / (r_nuc * 1e-6)
-            add("capillary_over_growth", v_cap / v, "", "warn" if v_cap > v else "info",
-                "Allen-Cahn curvature velocity L_sigma kappa0 / R of the smallest nucleus over "
-                "the mean plating velocity (> 1: nuclei flatten before they grow; see "
-                "mobility = 'gibbs_thomson')")
         if case.conditions.end_time_s:
             add("mean_deposit_um", v * case.conditions.end_time_s * 1e6, "um", "info",
                 "mean Li thickness plated by the end time")
+    r_nuc = min((n.radius_um for n in cfg.initial.nuclei), default=None)
+    V0 = R * T / (params.n_electrons * F)
+    if r_nuc and params.L_eta_per_s > 0:
+        eta_cap = V0 * params.L_sigma_m3_per_J_s * params.kappa0_J_per_m / (
+            3 * params.delta0_m * params.L_eta_per_s * r_nuc * 1e-6)
+        eta_gt = params.interface_energy_J_per_m2 * params.molar_volume_m3_per_mol / (
+            params.n_electrons * F * r_nuc * 1e-6)
+        add("capillary_overpotential_mV", eta_cap * 1e3, "mV", "info",
+            f"overpotential the smallest nucleus (R = {r_nuc:g} um) needs against Allen-Cahn "
+            "curvature flow, (RT/nF) L_sigma kappa0 / (3 delta0 L_eta R); the Gibbs-Thomson "
+            f"value gamma Omega / (nF R) is {eta_gt * 1e3:.3g} mV (mobility = 'gibbs_thomson' "
+            "makes them equal)")
+    sig_min = _min_electrolyte_sigma(case, cfg, params, T)
+    if sig_min is not None and params.L_eta_per_s > 0:
+        # linearised E1 + E3: div(sigma grad dphi) + n F c_s L_eta h'(xi) B_phi dphi = 0,
+        # B_phi ~ 1/(RT/nF): anti-screening on the length below (physics notes sec. 3)
+        ell = math.sqrt(sig_min * V0 / (1.875 * params.n_electrons * F * params.c_s_mol_per_m3
+                                        * params.L_eta_per_s)) * 1e6
+        h = _mesh_size_um(case)
+        add("antiscreening_length_um", ell, "um", "warn" if h and ell < 0.5 * h else "info",
+            "sqrt(sigma_l RT/(nF) / (1.875 n F c_s L_eta)): the sink of E3 and the Butler-Volmer "
+            "term of E1 make the potential equation indefinite on this scale; below ~h/2 "
+            "(h = mesh size) Newton fails (seen at 300 K with PEO); raise T or use "
+            "electrolyte_transport = 'table_s1'")
     if bundle is not None:
         add("n_cells", bundle.mesh.topology.index_map(bundle.mesh.topology.dim).size_global,
             "", "info", "cells of the mesh")

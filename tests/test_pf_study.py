@@ -1,0 +1,109 @@
+"""The phasefield study type end to end: studies/dendrite_short.toml through the runner.
+
+Outputs, metrics, balances and the galvanostatic control; a run stopped part-way resumes
+from its checkpoint (runner level) and ends where the uninterrupted run ends; config
+validation and diagnostics. Serial and under ``mpiexec -n 2``.
+"""
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from mpi4py import MPI
+
+from fem.case import Conditions
+from fem.config import ConfigError, parse
+from fem.phasefield.config import Config
+from fem.phasefield.study import check
+from studies.diagnostics import diagnose
+from studies.runner import run_study
+from studies.schema import load_study
+
+SHORT = Path(__file__).resolve().parents[1] / "studies" / "dendrite_short.toml"
+FULL = SHORT.with_name("dendrite_peo_vs_plm.toml")
+PHYSICAL = ["tip_height_um", "deposited_volume_um2", "interface_length_um",
+            "max_von_mises_MPa", "steps", "newton_iterations", "t_end_s"]
+
+
+def metrics(out, case):
+    return json.loads((Path(out) / "cases" / case / "summary.json").read_text())["metrics"]
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    comm = MPI.COMM_WORLD
+    out = Path(comm.bcast(str(tmp_path_factory.mktemp("short")), root=0))
+    rc = run_study(load_study(SHORT), out, comm, report=False)
+    return rc, out
+
+
+def test_short_study_outputs_and_metrics(short_run):
+    rc, out = short_run
+    assert rc == 0
+    for case in ("PEO", "PLM"):
+        d = out / "cases" / case
+        for name in ("fields.bp", "fields.xdmf", "dendrite.csv", "summary.json", "mesh.xdmf",
+                     "xi_final.png"):
+            assert (d / name).exists(), (case, name)
+        m = metrics(out, case)
+        assert m["stop_reason"] == "completed" and m["t_end_s"] == pytest.approx(60.0)
+        assert m["li_balance_worst_rel"] < 1e-10
+        assert m["charge_balance_worst_rel"] < 1e-6
+        with open(d / "dendrite.csv") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == m["steps"] + 1
+        for col in ("time_s", "tip_height_um", "deposited_volume_um2", "interface_length_um",
+                    "max_von_mises_MPa", "current_density_mA_per_cm2"):
+            assert col in rows[0]
+    peo, plm = metrics(out, "PEO"), metrics(out, "PLM")
+    # galvanostatic: the secant control holds 0.5 mA/cm^2 (2 % per step)
+    assert peo["mean_current_density_mA_per_cm2"] == pytest.approx(0.5, rel=0.02)
+    # potentiostatic 10 mV: supra-limiting in PEO-filled channels, deposits grow faster
+    assert plm["deposited_volume_um2"] > 2 * peo["deposited_volume_um2"] > 0
+    assert plm["tip_growth_um"] > 0.05
+    assert 0 < peo["max_von_mises_MPa"] < 100  # eigenstrain 0.01 of deposited Li only
+
+
+def test_runner_resumes_from_checkpoint(short_run, shared_tmp):
+    """Stop PLM after 12 steps (checkpoint), rerun with the full config: same end state."""
+    _, ref_out = short_run
+    comm = MPI.COMM_WORLD
+    out = shared_tmp / "resume"
+    cut = load_study(SHORT, ["cases.PLM.physics.max_steps=12"])
+    assert run_study(cut, out, comm, cases=["PLM"], report=False) == 0
+    part = metrics(out, "PLM")
+    assert part["stop_reason"] == "max_steps" and part["steps"] == 12
+    assert run_study(load_study(SHORT), out, comm, cases=["PLM"], force=True,
+                     report=False) == 0
+    full, ref = metrics(out, "PLM"), metrics(ref_out, "PLM")
+    for key in PHYSICAL:
+        assert full[key] == pytest.approx(ref[key], rel=1e-10, abs=1e-12), key
+
+
+def test_config_validation_and_diagnostics():
+    with pytest.raises(ConfigError, match="interface_preset"):
+        parse(Config, {"interface_preset": "nope"})
+    with pytest.raises(ConfigError, match="parameters.*anisotropy_strength"):
+        parse(Config, {"parameters": {"anisotropy_strength": 0.2}})  # > 1/7: ill-posed
+    with pytest.raises(ConfigError, match="parameters"):
+        parse(Config, {"parameters": {"no_such_field": 1.0}})
+    assert parse(Config, {}).delta0_m == pytest.approx(0.5e-6)
+    assert parse(Config, {"interface_preset": "table_s1"}).delta0_m == pytest.approx(
+        11.547e-6, rel=1e-3)
+    study = load_study(FULL)
+    assert len(study.cases) == 9
+    names = {d.name for c in study.cases for d in diagnose(c)}
+    assert {"delta0_um", "phasefield.antiscreening_length_um",
+            "phasefield.capillary_overpotential_mV"} <= names
+    cold = load_study(SHORT, ["defaults.conditions.temperature_C=26.85"]).cases[0]
+    anti = [d for d in diagnose(cold) if d.name == "phasefield.antiscreening_length_um"]
+    assert anti[0].level == "warn"  # PEO at 300 K: Lambda ~ 450, E3 anti-screening
+    peo = load_study(SHORT).cases[0]
+    no_current = dataclasses.replace(peo, conditions=Conditions(temperature_C=60.0,
+                                                                end_time_s=60.0))
+    levels = {d["name"]: d["level"] for d in check(no_current)}
+    assert levels["phasefield.control"] == "error"  # galvanostatic without a current
+    no_end = dataclasses.replace(peo, conditions=Conditions(current_density_mA_per_cm2=0.5))
+    assert {d["name"]: d["level"] for d in check(no_end)}["phasefield.end_time_s"] == "error"
