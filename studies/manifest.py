@@ -19,6 +19,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from fem.fileio import atomic_write_json
 MANIFEST = "manifest.json"
 CASES_DIR = "cases"
 PARTIAL_SUFFIX = ".partial"
+OLD_SUFFIX = ".old"
 FORMAT = 1
 
 
@@ -43,6 +45,31 @@ def case_dir(study_dir: Path, name: str) -> Path:
 def partial_dir(study_dir: Path, name: str) -> Path:
     """Staging directory of a running (or crashed) case."""
     return Path(study_dir) / CASES_DIR / f"{name}{PARTIAL_SUFFIX}"
+
+
+def old_dir(study_dir: Path, name: str) -> Path:
+    """A replaced result while its successor is moved in (exists only during the swap)."""
+    return Path(study_dir) / CASES_DIR / f"{name}{OLD_SUFFIX}"
+
+
+def remove_leftovers(study_dir: Path, names: list[str]) -> list[Path]:
+    """Remove what a killed run can leave behind, and return what was removed.
+
+    That is the staging (``cases/<name>.partial``) and swap (``cases/<name>.old``)
+    directories of the cases ``names``, and the temporary files of interrupted atomic
+    writes (``.<file>.<random>.tmp``, :mod:`fem.fileio`) in the study directory itself.
+    Complete case directories are never touched (they are renamed into place whole).
+    """
+    root = Path(study_dir)
+    gone = [d for n in names for d in (partial_dir(root, n), old_dir(root, n)) if d.exists()]
+    for d in gone:
+        shutil.rmtree(d, ignore_errors=True)
+    if root.is_dir():
+        for p in root.glob(".*.tmp"):
+            if p.is_file() and not p.is_symlink():
+                p.unlink(missing_ok=True)
+                gone.append(p)
+    return gone
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

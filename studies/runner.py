@@ -7,6 +7,10 @@ Layout of a study directory::
     diagnostics.json    per case: the pre-solve diagnostics (mesh-measured once meshed)
     cases/<name>/       a complete case (renamed from cases/<name>.partial/ when done)
 
+A run starts by removing what a killed run left (``studies.manifest.remove_leftovers``:
+staging and swap directories, temporary files of interrupted atomic writes); the
+manifest is only ever replaced whole, so it is valid JSON after any kill.
+
 ``ranks_per_case = k`` splits the communicator into ``size / k`` groups
 (``comm.Split(color=rank // k)``) that take the cases round-robin, one round at a time;
 after each round the groups' results are gathered with a collective on all ranks and
@@ -141,7 +145,7 @@ def _run_case(case: Any, study_dir: Path, comm: MPI.Comm, config_hash: str) -> d
             result["error"] = next((m for m in messages if m), "failed on another rank")
         else:
             result["files"] = mf.file_checksums(staging)
-            old = final.with_name(final.name + ".old")
+            old = mf.old_dir(study_dir, case.name)
             shutil.rmtree(old, ignore_errors=True)
             if final.exists():
                 final.rename(old)
@@ -216,8 +220,10 @@ def run_study(study: Any, out_dir: str | Path, comm: MPI.Comm = MPI.COMM_WORLD,
                              "ranks_per_case": k, "force": force,
                              "versions": versions,
                              "cases": [c.name for c in selected]})
-        for case in selected:  # a crash leaves only a staging directory: remove it
-            shutil.rmtree(mf.partial_dir(out, case.name), ignore_errors=True)
+        leftovers = mf.remove_leftovers(out, [c.name for c in selected])  # a killed run's
+        if leftovers:
+            log.info("removed the leftovers of an interrupted run: %s",
+                     ", ".join(p.name for p in leftovers))
         for name in plan["todo"]:
             entry = mf.record(data, name, status="pending", config_hash=plan["hashes"][name])
             entry["attempts"] = entry.get("attempts", 0)

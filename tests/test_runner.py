@@ -206,3 +206,26 @@ def test_run_writes_report_and_report_command(shared_tmp, capsys):
     assert info.value.code == 2
     assert ("dir: expected a study directory with manifest.json" in err) == (
         MPI.COMM_WORLD.rank == 0)
+
+
+@pytest.mark.serial  # a plain file-system function (the runner calls it on rank 0 only)
+def test_remove_leftovers_of_a_killed_run(tmp_path):
+    """Staging and swap directories of the named cases and interrupted atomic writes in
+    the study directory go; complete cases, other cases' directories and files stay."""
+    cases = tmp_path / mf.CASES_DIR
+    for d in ("A", "A.partial/.partial", "A.old", "B.partial", "C.partial"):
+        (cases / d).mkdir(parents=True)
+    (cases / "A" / "summary.json").write_text("{}")
+    (cases / "A.partial" / "half.bin").write_bytes(b"x")
+    (tmp_path / ".manifest.json.x1y2.tmp").write_text('{"cas')
+    (tmp_path / "manifest.json").write_text("{}")
+    (cases / "A" / ".summary.json.z9.tmp").write_text("")  # inside a case: not ours to judge
+    gone = mf.remove_leftovers(tmp_path, ["A", "B"])
+    assert sorted(p.name for p in gone) == [".manifest.json.x1y2.tmp", "A.old", "A.partial",
+                                            "B.partial"]
+    assert sorted(p.name for p in cases.iterdir()) == ["A", "C.partial"]
+    assert sorted(p.name for p in (cases / "A").iterdir()) == [".summary.json.z9.tmp",
+                                                               "summary.json"]
+    assert (tmp_path / "manifest.json").exists()
+    assert mf.remove_leftovers(tmp_path, ["A", "B"]) == []
+    assert mf.remove_leftovers(tmp_path / "missing", ["A"]) == []
