@@ -117,7 +117,8 @@ def single(target: float, solver: str) -> dict:
             "solve_s": solve_s, "s_per_newton": solve_s / max(stats.newton_iterations, 1),
             "us_per_dof_per_newton": 1e6 * solve_s / max(stats.newton_iterations, 1) / dofs,
             "peak_rss_mb_max_rank": comm.allreduce(rss_mb, op=MPI.MAX),
-            "cell_voltage_V": volt, "process_s": time.perf_counter() - t_start}
+            "cell_voltage_V": volt, "process_s": time.perf_counter() - t_start,
+            "loadavg_1min": os.getloadavg()[0]}
 
 
 def run_sub(target: float, solver: str, ranks: int, timeout: float) -> dict:
@@ -144,8 +145,9 @@ def markdown(records: list[dict], meta: dict) -> str:
     lines = ["# NPP benchmark: steady PEO/MOF 100 x 20 um (EN, P1, 0.5 mA/cm^2, 60 C)", "",
              f"Machine: {meta['machine']}; {meta['note']}", "",
              "| dofs | ranks | solver | pseudo steps | Newton its | linear its | solve [s] "
-             "| s / Newton | us / dof / Newton | set-up [s] | peak RSS [MB] | V [mV] |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| s / Newton | us / dof / Newton | set-up [s] | peak RSS [MB] | V [mV] "
+             "| load avg |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:
         if "error" in r:
             lines.append(f"| ~{r['target_dofs']:.0e} | {r['ranks']} | {r['solver']} | "
@@ -155,7 +157,10 @@ def markdown(records: list[dict], meta: dict) -> str:
             f"| {r['dofs']} | {r['ranks']} | {r['solver']} | {r['pseudo_steps']} | "
             f"{r['newton_iterations']} | {r['linear_iterations']} | {r['solve_s']:.3f} | "
             f"{r['s_per_newton']:.3f} | {r['us_per_dof_per_newton']:.2f} | {r['setup_s']:.2f} | "
-            f"{r['peak_rss_mb_max_rank']:.0f} | {r['cell_voltage_V'] * 1e3:.6f} |")
+            f"{r['peak_rss_mb_max_rank']:.0f} | {r['cell_voltage_V'] * 1e3:.6f} | "
+            f"{r.get('loadavg_1min', float('nan')):.1f} |")
+    if meta.get("assessment"):
+        lines += ["", "## Assessment against the targets", ""] + list(meta["assessment"])
     return "\n".join(lines) + "\n"
 
 
@@ -168,7 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=300.0)
     p.add_argument("--out", type=Path, default=HERE / "results_npp")
     p.add_argument("--append", action="store_true", help="add to the existing results")
+    p.add_argument("--report-only", action="store_true",
+                   help="rewrite the Markdown from the existing JSON")
     args = p.parse_args(argv)
+    if args.report_only:
+        data = json.loads(args.out.with_suffix(".json").read_text())
+        args.out.with_suffix(".md").write_text(markdown(data["records"], data["meta"]))
+        return 0
     if args.single:
         rec = single(float(args.single[0]), args.single[1])
         from mpi4py import MPI

@@ -1,0 +1,133 @@
+"""Benchmark: the phase-field dendrite studies on 1 and 2 ranks.
+
+Runs ``studies/dendrite_short.toml`` (2 cases) with 1 and 2 ranks and, with ``--full``,
+``studies/dendrite_peo_vs_plm.toml`` (9 cases, >= 600 s simulated each) on 2 ranks as two
+1-rank case groups (``--ranks-per-case 1``) -- the target is < 10 min on 2 cores. Every
+run is a fresh ``csefem run`` process under the venv's ``mpiexec`` (JIT cache warm: the
+short study runs once first). Recorded per case from its ``summary.json``: dofs, accepted
+and rejected steps, Newton iterations (of the final solve of each step; galvanostatic steps
+solve 1-3 times), simulated time, wall time of the run and steps per second; per study the
+total wall time. The full run also writes the cross-case comparison (fem.phasefield.compare).
+
+Usage::
+
+    .venv/bin/python studies/benchmarks/bench_pf.py          # short study, 1 and 2 ranks
+    .venv/bin/python studies/benchmarks/bench_pf.py --full   # + the full study on 2 ranks
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+BIN = Path(sys.executable).parent
+KEYS = ["n_dofs", "steps", "rejected_steps", "newton_iterations", "t_end_s",
+        "run_wall_time_s", "steps_per_s", "tip_height_um", "tip_growth_um",
+        "deposited_volume_um2", "max_von_mises_MPa", "mean_current_density_mA_per_cm2",
+        "stop_reason"]
+
+
+def run_study(toml: Path, out: Path, ranks: int, extra: list[str], timeout: float) -> dict:
+    """One ``csefem run`` in a fresh process; wall time and per-case metrics."""
+    cmd = [str(BIN / "mpiexec"), "-n", str(ranks), str(BIN / "csefem"), "run", str(toml),
+           "--out", str(out), "--no-report", *extra]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYVISTA_OFF_SCREEN="true",
+               VTK_DEFAULT_OPENGL_WINDOW="vtkEGLRenderWindow")
+    t0 = time.perf_counter()
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                             cwd=ROOT, check=False)
+        rc, tail = res.returncode, (res.stderr or res.stdout).strip().splitlines()[-3:]
+    except subprocess.TimeoutExpired:
+        rc, tail = -1, [f"timeout after {timeout:.0f} s"]
+    wall = time.perf_counter() - t0
+    cases = {}
+    for d in sorted((out / "cases").glob("*")) if (out / "cases").exists() else []:
+        s = d / "summary.json"
+        if d.is_dir() and s.exists():
+            m = json.loads(s.read_text())["metrics"]
+            cases[d.name] = {k: m.get(k) for k in KEYS}
+    return {"study": toml.stem, "ranks": ranks, "options": " ".join(extra), "rc": rc,
+            "wall_s": wall, "simulated_s_total": sum(c["t_end_s"] or 0 for c in cases.values()),
+            "cases": cases, "log_tail": tail, "loadavg_1min": os.getloadavg()[0]}
+
+
+def markdown(records: list[dict], meta: dict) -> str:
+    lines = ["# Phase-field benchmark: dendrite studies", "",
+             f"Machine: {meta['machine']}; {meta['note']}", "",
+             "| study | ranks | options | rc | wall [s] | simulated [s] (sum) | load avg |",
+             "|---|---|---|---|---|---|---|"]
+    for r in records:
+        lines.append(f"| {r['study']} | {r['ranks']} | {r['options'] or '-'} | {r['rc']} | "
+                     f"{r['wall_s']:.1f} | {r['simulated_s_total']:.0f} | "
+                     f"{r['loadavg_1min']:.1f} |")
+    lines += ["", "Per case (Newton its: final solve of each step):", "",
+              "| study | ranks | case | dofs | steps | rejected | Newton its | t_end [s] | "
+              "run wall [s] | steps/s | tip [um] | tip growth [um] | deposited [um^2] | "
+              "max vM [MPa] | mean i [mA/cm^2] | stop |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        for name, c in r["cases"].items():
+            def f(k: str, fmt: str = ".3g") -> str:
+                v = c.get(k)
+                return format(v, fmt) if isinstance(v, (int, float)) else str(v)
+            lines.append(f"| {r['study']} | {r['ranks']} | {name} | {c['n_dofs']} | "
+                         f"{c['steps']} | {c['rejected_steps']} | {c['newton_iterations']} | "
+                         f"{f('t_end_s', '.0f')} | {f('run_wall_time_s', '.1f')} | "
+                         f"{f('steps_per_s', '.2f')} | {f('tip_height_um')} | "
+                         f"{f('tip_growth_um')} | {f('deposited_volume_um2')} | "
+                         f"{f('max_von_mises_MPa')} | "
+                         f"{f('mean_current_density_mA_per_cm2')} | {c['stop_reason']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--full", action="store_true", help="also run the full study on 2 ranks")
+    p.add_argument("--full-out", type=Path, default=None,
+                   help="keep the full study here (default: a temporary directory)")
+    p.add_argument("--timeout", type=float, default=1800.0)
+    p.add_argument("--out", type=Path, default=HERE / "results_pf")
+    args = p.parse_args(argv)
+    short = ROOT / "studies" / "dendrite_short.toml"
+    full = ROOT / "studies" / "dendrite_peo_vs_plm.toml"
+    records = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        run_study(short, tmp / "warm", 1, [], args.timeout)  # JIT cache
+        for ranks in (1, 2):
+            records.append(run_study(short, tmp / f"short_{ranks}", ranks, [], args.timeout))
+            sys.stdout.write(json.dumps(records[-1]) + "\n")
+        if args.full:
+            out = args.full_out or tmp / "full"
+            records.append(run_study(full, out, 2, ["--ranks-per-case", "1"], args.timeout))
+            sys.stdout.write(json.dumps(records[-1]) + "\n")
+            from fem.phasefield.compare import write_comparison
+
+            write_comparison(out, [0.0, 300.0, 600.0, 900.0, 1200.0])
+            comp = (out / "dendrite_comparison.md").read_text()
+            records[-1]["comparison_md"] = comp
+    meta = {"machine": f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})",
+            "note": "shared machine (other jobs may run concurrently); wall-clock times "
+                    "include mesh generation, JIT-cache lookups and PNG rendering"}
+    args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "records": records},
+                                                        indent=1))
+    text = markdown(records, meta)
+    if records and "comparison_md" in records[-1]:
+        text += "\n## Full study: tip height and deposited Li vs time\n\n" + \
+            records[-1]["comparison_md"]
+    args.out.with_suffix(".md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
