@@ -285,8 +285,10 @@ def run_bruce_vincent(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[
     R0 = Rss = 0.0
     # interfacial (kinetic) resistances: the applied voltage not seen by reversible
     # electrodes, per current (secant values; 0 for reversible electrodes)
-    R0 = (dV - first["reversible_voltage_V"]) / i0
-    Rss = (dV - post.reversible_voltage_V()) / iss
+    R0 = Rss = 0.0
+    if cfg.kinetics == "butler_volmer":
+        R0 = (dV - first["reversible_voltage_V"]) / i0
+        Rss = (dV - post.reversible_voltage_V()) / iss
     t_bv = ec.bruce_vincent(i0, iss, dV, R0, Rss)
     Ls, sig, tp = _stack_data(problem)
     series_tbv = ec.stack_bruce_vincent_t_plus(Ls, sig, tp)

@@ -169,23 +169,24 @@ def _transient(case: Any, problem: NPPProblem, post: Postprocessor, out: Any,
     milestones = sorted({t for t in cfg.output_times_s if t < t_end} | {t_end})
     _write_fields(writers, post, 0.0)
     threshold = cfg.min_c_plus_fraction
-    state = {"worst_balance": 0.0}
+    state = {"worst_balance": 0.0, "written": 0.0}
 
     def on_step(t: float, dt: float, its: int) -> str | None:
+        # before the commit: u_n is the previous state, so fluxes include the storage term
         bal = post.li_balance()
         state["worst_balance"] = max(state["worst_balance"], abs(bal["li_balance_rel"]))
-        c_min = post.anode_c_li_range()[0]
-        c_low = post.min_c_li()
-        row = {"c_Li_min_mol_per_m3": c_low, "t_s": t, "dt_s": dt, "newton_iterations": its,
-               "current_density_mA_per_cm2": post.current_density_A_per_m2() / 10.0,
-               "c_Li_anode_min_mol_per_m3": c_min,
-               "li_inventory_mol_per_m2": post.inventories()["li_inventory_mol_per_m2"], **bal}
-        row["cell_voltage_V"] = post.cell_voltage_V()
-        series.append(row)
-        if any(math.isclose(t, m, rel_tol=1e-12) for m in milestones):
+        m = state["final"] = post.metrics()
+        c_low = m["c_Li_min_mol_per_m3"]
+        row = {k: m[k] for k in ("current_density_mA_per_cm2", "cell_voltage_V",
+                                 "c_Li_anode_min_mol_per_m3", "c_Li_min_mol_per_m3",
+                                 "li_inventory_mol_per_m2")}
+        series.append({"t_s": t, "dt_s": dt, "newton_iterations": its, **row, **bal})
+        if any(math.isclose(t, ms, rel_tol=1e-12) for ms in milestones):
             _write_fields(writers, post, t)
+            state["written"] = t
         if c_low < threshold * problem.scales.c_ref_mol_per_m3:
-            where = "the anode" if c_min <= c_low * (1 + 1e-9) else "an internal interface"
+            anode = m["c_Li_anode_min_mol_per_m3"] <= c_low * (1 + 1e-9)
+            where = "the anode" if anode else "an internal interface"
             return (f"depleted: c_Li at {where} fell below {threshold:g} c_ref at "
                     f"t = {t:.6g} s")
         return None
@@ -195,8 +196,10 @@ def _transient(case: Any, problem: NPPProblem, post: Postprocessor, out: Any,
     if stats.stop_reason != "completed":
         log.warning("case %s stopped at t = %.6g s: %s", case.name, stats.t_end_s,
                     stats.stop_reason)
-        _write_fields(writers, post, stats.t_end_s)
-    metrics.update(post.metrics())
+    if state["written"] != stats.t_end_s:
+        _write_fields(writers, post, stats.t_end_s)  # the final state, once
+    # metrics of the last accepted step, taken before its commit (consistent fluxes)
+    metrics.update(state.get("final") or post.metrics())
     metrics["t_end_s"] = stats.t_end_s
     metrics["li_balance_worst_rel"] = state["worst_balance"]
     return stats
