@@ -154,3 +154,27 @@ def test_taylor_remainder_of_energy_derivatives(strength):
     rem = [abs(total(energy(xi + e * v)) - E0 - e * R) for e in eps]
     rates = np.diff(np.log(rem)) / np.diff(np.log(eps))
     assert np.all(rates > 1.9), rates
+
+
+@pytest.mark.parametrize("c_star", [0.5, 2.0])
+def test_nernst_potential_stops_the_front(c_star):
+    """P3a: with frozen c = c*, the front is still at eta = (RT/F) ln c* and moves forward
+    1 mV below it, backward 1 mV above it (Table S1-like units: 1 mV = 0.0387 RT/F)."""
+    mv = 1e-3 / 0.025852  # 1 mV at 300 K in units of RT/F
+    speeds = []
+    for eta in (math.log(c_star) - mv, math.log(c_star), math.log(c_star) + mv):
+        b = interval_bundle(MPI.COMM_WORLD, 30.0, 240)
+        p = PhaseFieldProblem(b, UNIT, uniform_coefficients(1.0, 1.0))
+        p.dirichlet(C, c_star)
+        p.dirichlet(PHI, eta)
+        p.setup(default_bcs=False)
+        initialise(p, InitialConfig(layer_thickness_um=15.0), c_init=c_star,
+                   solve_potential=False)
+        x0 = crossing(*global_profile(p), 0.5)
+        for _ in range(10):
+            ok, _, reason = p.solve(2.0)
+            assert ok, reason
+            p.accept()
+        speeds.append((crossing(*global_profile(p), 0.5) - x0) / 20.0)
+    assert speeds[0] > 1e-3 and speeds[2] < -1e-3
+    assert abs(speeds[1]) < 1e-6

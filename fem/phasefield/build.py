@@ -79,7 +79,7 @@ def region_coefficients(bundle: MeshBundle, materials: dict[str, Material], cfg:
     table = {}
     for region, tag in bundle.regions.items():
         mat = materials[region]
-        inert = not mat.ion_conducting and mat.name != ELECTRODE_MATERIAL
+        inert = (not mat.ion_conducting and mat.name != ELECTRODE_MATERIAL)
         D, sigma = ref_values if not mat.ion_conducting else _transport(mat, cfg, params, T)
         Ds, ss = electrolyte_transport_scaled(D, sigma, sigma_ref)
         E, nu = mat.youngs_modulus_Pa, mat.poisson_ratio
@@ -126,7 +126,7 @@ def build_simulation(bundle: MeshBundle, cfg: Config, conditions: Conditions,
         control.phi = -conditions.cell_voltage_V / model.potential_scale_V
     problem.phi_app.value = control.phi
     initialise(problem, cfg.initial, c_init=cfg.boundaries.c_reservoir)
-    _electrode_regions_to_li(problem, bundle, materials)
+    _set_region_phase(problem, bundle, materials)
     post = Postprocessor(problem)
     milestones = sorted(set(cfg.snapshot_times_s))
     stepper = Stepper(problem, control, cfg.time, conditions.end_time_s, milestones,
@@ -141,16 +141,23 @@ def build_simulation(bundle: MeshBundle, cfg: Config, conditions: Conditions,
     return Simulation(problem, post, stepper, control, model, params, info)
 
 
-def _electrode_regions_to_li(problem: PhaseFieldProblem, bundle: MeshBundle,
-                             materials: dict[str, Material]) -> None:
-    """xi = 1 on the dofs of regions made of Li metal (a Li layer in the geometry)."""
-    tags = [t for r, t in bundle.regions.items() if materials[r].name == ELECTRODE_MATERIAL]
-    if not tags:
-        return
+def _set_region_phase(problem: PhaseFieldProblem, bundle: MeshBundle,
+                      materials: dict[str, Material]) -> None:
+    """xi = 1 on regions of Li metal (a Li layer in the geometry), xi = 0 on inert regions
+    kept in the mesh (PE: never Li); the rest keeps the initial profile."""
     V, dofs = problem.spaces[0]
-    cells = np.concatenate([bundle.cell_tags.find(t) for t in tags])
-    local = np.unique(V.dofmap.list[cells].ravel())
-    problem.w.x.array[dofs[local]] = 1.0
+    changed = False
+    for value, pick in ((0.0, lambda m: not m.ion_conducting and m.name != ELECTRODE_MATERIAL),
+                        (1.0, lambda m: m.name == ELECTRODE_MATERIAL)):
+        tags = [t for r, t in bundle.regions.items() if pick(materials[r])]
+        if not tags:
+            continue
+        cells = np.concatenate([bundle.cell_tags.find(t) for t in tags])
+        local = np.unique(V.dofmap.list[cells].ravel())
+        problem.w.x.array[dofs[local]] = value
+        changed = True
+    if not changed:
+        return
     problem.w_n.x.array[:] = problem.w.x.array
     problem.xi_initial.x.array[:] = problem.w.x.array[dofs]
     problem.update_mechanics()

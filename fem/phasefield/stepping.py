@@ -103,6 +103,19 @@ class CurrentControl:
         self.cfg, self.V0, self.target = cfg, potential_scale_V, target_rate_um_per_s
         self.phi = cfg.applied_potential_V / potential_scale_V
         self.slope: float | None = None
+        self.drift = 0.0  # d(phi)/dt of the last accepted step [scaled / s]
+
+    def predict(self, dt: float) -> float:
+        """First guess of a galvanostatic step: the last potential extrapolated linearly."""
+        if not self.galvanostatic:
+            return self.phi
+        lim = self.cfg.max_change_V / self.V0
+        return self.phi + float(np.clip(self.drift * dt, -lim, lim))
+
+    def commit(self, phi: float, slope: float | None, dt: float) -> None:
+        """Record the accepted step's potential (and the drift for the next prediction)."""
+        self.drift = (phi - self.phi) / dt if self.galvanostatic else 0.0
+        self.phi, self.slope = phi, slope
 
     @property
     def galvanostatic(self) -> bool:
@@ -127,10 +140,11 @@ class CurrentControl:
         return phi + float(np.clip(step, -lim, lim)), slope
 
     def state(self) -> dict[str, Any]:
-        return {"phi": self.phi, "slope": self.slope}
+        return {"phi": self.phi, "slope": self.slope, "drift": self.drift}
 
     def load(self, state: dict[str, Any]) -> None:
         self.phi, self.slope = float(state["phi"]), state["slope"]
+        self.drift = float(state["drift"])
 
 
 class Stepper:
@@ -150,7 +164,7 @@ class Stepper:
     def _attempt(self, dt: float) -> tuple[bool, dict[str, Any]]:
         p, ctl = self.p, self.control
         old = p.xi_integral_old()
-        phi, history, its, slope, solves = ctl.phi, [], 0, ctl.slope, 0
+        phi, history, its, slope, solves = ctl.predict(dt), [], 0, ctl.slope, 0
         for _ in range(ctl.cfg.max_corrections if ctl.galvanostatic else 1):
             p.phi_app.value = phi
             ok, its, reason = p.solve(dt)
@@ -207,7 +221,7 @@ class Stepper:
             self.stepper.accept(dt, info["its"])
             cap = 0.8 * self.cfg.max_xi_change / max(info["dxi"], 1e-300) * dt
             self.stepper.dt = max(min(self.stepper.dt, cap), self.cfg.dt_min_s)
-            self.control.phi, self.control.slope = info["phi"], info["slope"]
+            self.control.commit(info["phi"], info["slope"], dt)
             self.step += 1
             taken += 1
             if not info["on_target"]:

@@ -227,6 +227,15 @@ def _min_electrolyte_sigma(case: Any, cfg: Config, params: Any, T: float) -> flo
     return min(sig) if sig else None
 
 
+def _c0(case: Any) -> float:
+    """c0 of the first conducting region [mol/m3] (1100, the library's value, if unknown)."""
+    try:
+        mats = case.region_materials()
+    except Exception:  # noqa: BLE001
+        return 1100.0
+    return next((m.c0_mol_per_m3 for m in mats.values() if m.ion_conducting), 1100.0)
+
+
 def _mesh_size_um(case: Any) -> float | None:
     try:
         mesh = case.geometry.resolved().mesh
@@ -278,6 +287,13 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
             "curvature flow, (RT/nF) L_sigma kappa0 / (3 delta0 L_eta R); the Gibbs-Thomson "
             f"value gamma Omega / (nF R) is {eta_gt * 1e3:.3g} mV (mobility = 'gibbs_thomson' "
             "makes them equal)")
+    mushy = 1.875 * params.L_eta_per_s * params.c_s_mol_per_m3 / (
+        _c0(case) * params.L_sigma_m3_per_J_s * params.W_J_per_m3)
+    add("mushy_zone_ratio", mushy, "", "warn" if mushy > 10 else "info",
+        "1.875 L_eta (c_s/c0) / (L_sigma W): rate at which the Li+ sink of a partly transformed "
+        "zone pushes xi back over the double well's rate; >> 1: where Li+ supply limits growth "
+        "the deposit stays diffuse (xi ~ 0.5) instead of sharpening to Li (seen in "
+        "dendrite_peo_vs_plm with Table S1's W and L_eta)")
     sig_min = _min_electrolyte_sigma(case, cfg, params, T)
     if sig_min is not None and params.L_eta_per_s > 0:
         # linearised E1 + E3: div(sigma grad dphi) + n F c_s L_eta h'(xi) B_phi dphi = 0,
