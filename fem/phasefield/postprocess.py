@@ -12,7 +12,7 @@ import ufl
 from mpi4py import MPI
 
 from fem import _stack  # noqa: F401
-from dolfinx import fem
+from dolfinx import fem, la
 from fem.phasefield.domain import growth_coordinate
 from fem.phasefield.problem import C, PHI, XI, PhaseFieldProblem
 
@@ -116,7 +116,7 @@ class Postprocessor:
     # -- consistent boundary fluxes -------------------------------------------------------
     def _residual_vector(self) -> np.ndarray:
         b = fem.assemble_vector(self._residual)
-        b.scatter_reverse(la_insert_add())
+        b.scatter_reverse(la.InsertMode.add)
         return b.array
 
     def boundary_residual(self, field: int, boundary: str, b: np.ndarray | None = None
@@ -155,10 +155,3 @@ class Postprocessor:
 
     def _assemble(self, form: fem.Form) -> float:
         return self.p.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
-
-
-def la_insert_add():
-    """InsertMode.add for ``la.Vector.scatter_reverse``."""
-    from dolfinx import la
-
-    return la.InsertMode.add

@@ -128,11 +128,10 @@ class PhaseFieldProblem:
             dofs = fem.locate_dofs_topological((sub, V), fdim, facets)
         if isinstance(value, fem.Function):
             self._bcs.append(fem.dirichletbc(value, dofs, sub))
+        elif isinstance(value, fem.Constant):  # stays live: phi_app changes between steps
+            self._bcs.append(fem.dirichletbc(value, dofs[0], sub))
         else:
             g = fem.Function(V)
-            if isinstance(value, fem.Constant):  # keep the Constant live through an Expression
-                self._bcs.append(fem.dirichletbc(value, dofs[0], sub))
-                return
             g.x.array[:] = value
             self._bcs.append(fem.dirichletbc(g, dofs, sub))
 

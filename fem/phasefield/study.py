@@ -191,7 +191,7 @@ def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: C
         "stop_reason": reason, "t_end_s": t_end, "steps": len(rows) - 1,
         "rejected_steps": sim.stepper.stepper.n_rejected, "newton_iterations": its,
         "newton_iterations_per_step": its / steps,
-        "n_dofs": sim.problem.W.dofmap.index_map.size_global * 3,
+        "n_dofs": sim.problem.W.dofmap.index_map.size_global * sim.problem.W.dofmap.index_map_bs,
         "tip_height_um": last["tip_height_um"], "tip_growth_um": last["tip_height_um"]
         - rows[0]["tip_height_um"], "deposited_volume_um2": dep,
         "interface_length_um": last["interface_length_um"],
