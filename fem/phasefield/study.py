@@ -2,7 +2,8 @@
 
 ``run(case, bundle, out, comm)`` grows Li from the anode of ``bundle`` and writes, through
 :class:`fem.output.CaseOutput`: the mesh, the field series ``fields`` (xi, c_Li [mol/m^3],
-phi [V], von_Mises and hydrostatic stress [MPa] as cell fields, plus the material id) at
+phi [V], von_Mises and hydrostatic stress tr(sigma)/3 [MPa, tension positive; the CSV's
+max_pressure_MPa is -tr(sigma)/3] as cell fields, plus the material id) at
 the output times, ``dendrite.csv`` (one row per accepted step), PNG snapshots of xi, and
 returns the metrics stored in ``summary.json``. With ``checkpoint_every_steps`` it keeps a
 restart checkpoint in ``cases/<case>.checkpoint`` next to the case directory and resumes
@@ -64,7 +65,7 @@ class FieldOutput:
         if mech is not None:
             s = m.energy_scale_Pa / 1e6
             self.vm.x.array[:] = mech.von_mises_cells.x.array * s
-            self.p.x.array[:] = mech.pressure_cells.x.array * s
+            self.p.x.array[:] = -mech.pressure_cells.x.array * s  # tr(sigma)/3, tension > 0
 
 
 def _row(sim: Simulation, r: StepReport | None) -> dict[str, Any]:
