@@ -12,6 +12,7 @@ total wall time. The full run also writes the cross-case comparison (fem.phasefi
 Usage::
 
     .venv/bin/python studies/benchmarks/bench_pf.py          # short study, 1 and 2 ranks
+                                                             # (keeps the last full record)
     .venv/bin/python studies/benchmarks/bench_pf.py --full   # + the full study on 2 ranks
 """
 
@@ -116,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             write_comparison(out, [0.0, 300.0, 600.0, 900.0, 1200.0])
             comp = (out / "dendrite_comparison.md").read_text()
             records[-1]["comparison_md"] = comp
+        elif args.out.with_suffix(".json").exists():  # keep the last full-study record
+            old = json.loads(args.out.with_suffix(".json").read_text())["records"]
+            records += [r for r in old if r["study"] == full.stem]
     meta = {"machine": f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})",
             "note": "shared machine (other jobs may run concurrently); wall-clock times "
                     "include mesh generation, JIT-cache lookups and PNG rendering"}
