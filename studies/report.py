@@ -110,9 +110,9 @@ def collect(study_dir: Path) -> dict[str, Any]:
         entries = {e.get("name", str(i)): e for i, e in enumerate(entries)}
     cases_dir = d / "cases"
     dirs = sorted(p for p in cases_dir.iterdir() if p.is_dir()) if cases_dir.is_dir() else []
-    names = list(entries)
-    names += [p.name for p in dirs if p.name not in entries
-              and not p.name.endswith((".partial", ".old"))]
+    # The manifest is authoritative; without one, a case is a directory with a summary.json
+    # (physics modules keep side directories such as ``<case>.checkpoint`` next to cases).
+    names = list(entries) or [p.name for p in dirs if (p / "summary.json").exists()]
     cases = []
     for name in names:
         entry = entries.get(name, {})

@@ -192,3 +192,16 @@ def test_report_with_no_cases(tmp_path):
     md, page = write_report(tmp_path)
     assert "Cases: 0" in md.read_text() and page.exists()
     assert (tmp_path / "comparison.csv").read_text().startswith("case,status,")
+
+
+def test_report_ignores_side_directories_of_cases(tmp_path):
+    """A physics module's side directory (``cases/<case>.checkpoint``) is not a case."""
+    case = tmp_path / "cases" / "PEO"
+    case.mkdir(parents=True)
+    (case / "summary.json").write_text(json.dumps({"metrics": {"tip_height_um": 1.0}}))
+    (tmp_path / "cases" / "PEO.checkpoint").mkdir()
+    md, _ = write_report(tmp_path)  # no manifest: directories with a summary.json count
+    assert "Cases: 1 (1 done)" in md.read_text()
+    (tmp_path / "manifest.json").write_text(json.dumps({"cases": {"PEO": {"status": "done"}}}))
+    md, _ = write_report(tmp_path)
+    assert "Cases: 1 (1 done)" in md.read_text() and "PEO.checkpoint" not in md.read_text()
