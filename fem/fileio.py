@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,25 @@ def refuse_existing(path: Path | str, overwrite: bool) -> None:
         raise FileExistsError(f"{p} exists; refusing to overwrite it (pass overwrite=True)")
 
 
+def atomic_save(path: Path | str, save: Callable[[str], None], suffix: str = ".tmp") -> Path:
+    """Call ``save(tmp)`` on a temporary file next to ``path``, then move it into place.
+
+    No half-written ``path`` survives a crash: the temporary is removed on any error.
+    ``suffix`` lets writers that pick their format from the file name (PNG) see it.
+    """
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=p.parent)
+    os.close(fd)
+    try:
+        save(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
 def atomic_write_text(path: Path | str, text: str, overwrite: bool = True) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically.
 
@@ -38,20 +58,15 @@ def atomic_write_text(path: Path | str, text: str, overwrite: bool = True) -> Pa
     Returns:
         The target path.
     """
-    p = Path(path)
-    refuse_existing(p, overwrite)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+    refuse_existing(path, overwrite)
+
+    def save(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+
+    return atomic_save(path, save)
 
 
 def json_default(obj: Any) -> Any:

@@ -12,12 +12,13 @@ see engineering.md 1.8.  Without a GL library VTK segfaults.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from fem.fileio import atomic_save
 
 if TYPE_CHECKING:  # DOLFINx is imported lazily: line plots must not initialise PETSc
     from dolfinx import fem as dfem
@@ -30,19 +31,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 BORDER_COLOR = "black"
 
 
-def _atomic_save(path: Path | str, save: Callable[[str], None]) -> Path:
-    """Call ``save(tmp)`` on a temporary PNG next to ``path`` and move it into place."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".png", dir=p.parent)
-    os.close(fd)
-    try:
-        save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+def _atomic_png(path: Path | str, save: Callable[[str], None]) -> Path:
+    """Render into a temporary PNG next to ``path`` and move it into place."""
+    return atomic_save(path, save, suffix=".png")
 
 
 def _root_call(comm: MPI.Comm | None, fn: Callable[[], Any]) -> Any:
@@ -188,7 +179,7 @@ def render_field_png(function: dfem.Function, path: Path | str, title: str,
         pl.enable_parallel_projection()
         pl.camera.tight(padding=0.08, adjust_render_window=False)
         pl.camera.zoom(0.8)
-        out = _atomic_save(path, lambda tmp: pl.screenshot(tmp))
+        out = _atomic_png(path, lambda tmp: pl.screenshot(tmp))
         pl.close()
         return out
 
@@ -230,7 +221,7 @@ def line_plot_png(series: dict[str, tuple[Sequence[float], Sequence[float]]], xl
             ax.legend(fontsize=8)
         fig.tight_layout()
         try:
-            return _atomic_save(path, lambda tmp: fig.savefig(tmp, format="png"))
+            return _atomic_png(path, lambda tmp: fig.savefig(tmp, format="png"))
         finally:
             plt.close(fig)
 
@@ -258,6 +249,6 @@ def side_by_side_png(images: Sequence[Path | str], path: Path | str,
         padded = [np.concatenate([a, np.ones((h - a.shape[0],) + a.shape[1:], a.dtype)])
                   for a in arrays]
         montage = np.concatenate(padded, axis=1)
-        return _atomic_save(path, lambda tmp: mpimg.imsave(tmp, montage, format="png"))
+        return _atomic_png(path, lambda tmp: mpimg.imsave(tmp, montage, format="png"))
 
     return _root_call(comm, draw)
