@@ -249,3 +249,21 @@ def test_b3_si_literal_is_diffusion_limited():
     assert stats.t_end_s == pytest.approx(t_diffusion, rel=0.1)
     assert worst[0] < 1e-8
     assert Postprocessor(problem).metrics()["cell_voltage_V"] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("degree,q_high", [(1, 8), (2, 10)])
+def test_fixed_quadrature_degree_is_sufficient(degree, q_high):
+    """physics-npp.md sec. 8.11: the fixed degree (4 for P1, 6 for P2) on the exp/sqrt terms
+    gives the same cell voltage as a much higher one (N5 row N = 1, c_f = 1/3)."""
+    volts = []
+    for q in (None, q_high):
+        bundle = stack_bundle([("L0", 1.0)], 100)
+        scales = Scales(1.0, 300.0)
+        tr = {"L0": RegionTransport("L0", 1, "L0", 1.0, 3.0, 1.0, 2 / 3, 1 / 3, 8.0, 1.0, 0.5)}
+        problem = NPPProblem(bundle, tr, scales,
+                             Drive("galvanostatic", 1.0 * scales.flux_mol_per_m2_s),
+                             Config(degree=degree, quadrature_degree=q), solver_options())
+        solve_steady(problem)
+        volts.append(Postprocessor(problem).metrics()["cell_voltage_V"])
+    assert volts[1] == pytest.approx(volts[0], rel=1e-8)
+    assert volts[0] / problem.scales.thermal_voltage_V == pytest.approx(1.013508, rel=1e-4)

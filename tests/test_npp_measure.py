@@ -43,9 +43,8 @@ def fake_case(physics, materials: dict, temperature_C: float = 60.0, name: str =
 
 def run_case(runner, case, layers, tmp, cells=100):
     bundle = stack_bundle([(m, t) for m, t in layers], cells)
-    out = CaseOutput(tmp / case.name, bundle, MPI.COMM_WORLD, case.output)
-    metrics = runner(case, bundle, out, MPI.COMM_WORLD)
-    out.close()
+    with CaseOutput(tmp / case.name, bundle, MPI.COMM_WORLD, case.output) as out:
+        metrics = runner(case, bundle, out, MPI.COMM_WORLD)
     return metrics, bundle
 
 

@@ -40,10 +40,9 @@ def fake_case(name, physics, conditions, materials, geometry=FLAT, output=None):
 
 
 def run_case(case, bundle, tmp, comm=MPI.COMM_WORLD):
-    out = CaseOutput(tmp / case.name, bundle, comm, case.output)
-    metrics = run(case, bundle, out, comm)
-    out.close()
-    return metrics
+    # the context closes the (collective) writers also when run raises
+    with CaseOutput(tmp / case.name, bundle, comm, case.output) as out:
+        return run(case, bundle, out, comm)
 
 
 def test_run_flat_stack_outputs_and_1d_check(shared_tmp):

@@ -59,6 +59,8 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     cfg: Config = case.physics if case.physics is not None else Config()
     problem = build_problem(bundle, case.region_materials(bundle), case.conditions, cfg,
                             case.solver)
+    if cfg.mode == "steady":
+        check_steady_feasible(problem)  # refuse before anything is written
     post = Postprocessor(problem)
     metrics: dict[str, Any] = {"formulation": cfg.formulation, "mode": cfg.mode,
                                "drive": problem.drive.kind, "degree": cfg.degree,
@@ -128,7 +130,6 @@ def _write_fields(writers: list[Any], post: Postprocessor, t: float) -> None:
 
 
 def _steady(problem: NPPProblem, cfg: Config, metrics: dict[str, Any]) -> SolveStats:
-    check_steady_feasible(problem)
     total = SolveStats()
     scales = [*cfg.permittivity_continuation, cfg.permittivity_scale] if problem.poisson \
         else [cfg.permittivity_scale]
