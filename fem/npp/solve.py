@@ -28,6 +28,7 @@ from mpi4py import MPI
 from fem.log import get_logger
 from fem.npp import forms
 from fem.npp.problem import NPPProblem
+from fem.progress import StepProgress
 from fem.solvers import snes_result
 from fem.timestepping import AdaptiveTimeStepper, TimeStepConfig, TimeStepFailure
 
@@ -138,8 +139,8 @@ def solve_steady(problem: NPPProblem, max_steps: int = 200, tol: float = 1e-11) 
 
 def run_transient(problem: NPPProblem, t_end_s: float, config: TimeStepConfig,
                   milestones: list[float] | None = None, bdf2: bool = True,
-                  on_step: Callable[[float, float, int], str | None] | None = None
-                  ) -> SolveStats:
+                  on_step: Callable[[float, float, int], str | None] | None = None,
+                  label: str | None = None) -> SolveStats:
     """Integrate from the current state to ``t_end_s`` [s] with adaptive dt.
 
     ``on_step(t, dt, newton_its)`` runs after every accepted step, before the new state is
@@ -147,10 +148,12 @@ def run_transient(problem: NPPProblem, t_end_s: float, config: TimeStepConfig,
     value stops the run and becomes ``stop_reason``.
     A :class:`TimeStepFailure` (dt below dt_min / retries exhausted) also stops it, with
     the reason recorded instead of raised, so a depleting (over-limiting) cell reports
-    how far it got.
+    how far it got.  With a ``label`` a rate-limited progress line is logged
+    (:class:`fem.progress.StepProgress`).
     """
     stepper = AdaptiveTimeStepper(config, t_end_s, milestones=list(milestones or []))
     stats = SolveStats()
+    progress = StepProgress(label, t_end_s, problem.comm) if label else None
     while not stepper.finished:
         dt = stepper.propose()
         ok, its = problem.step(dt, bdf2=bdf2)
@@ -169,9 +172,13 @@ def run_transient(problem: NPPProblem, t_end_s: float, config: TimeStepConfig,
         stats.t_end_s = stepper.t
         reason = on_step(stepper.t, dt, its) if on_step is not None else None
         problem.commit(dt)
+        if progress is not None:
+            progress.update(stepper.t, dt, its, stepper.n_rejected)
         if reason:
             stats.stop_reason = reason
             break
+    if progress is not None:
+        progress.finish()
     log.info("transient: %d steps (%d rejected), t = %.6g s, %s", stats.steps,
              stats.rejected, stats.t_end_s, stats.stop_reason)
     return stats

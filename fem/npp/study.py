@@ -193,7 +193,8 @@ def _transient(case: Any, problem: NPPProblem, post: Postprocessor, out: Any,
         return None
 
     stats = run_transient(problem, t_end, cfg.time, milestones,
-                          bdf2=cfg.time_integrator == "bdf2", on_step=on_step)
+                          bdf2=cfg.time_integrator == "bdf2", on_step=on_step,
+                          label=f"npp {case.name}")
     if stats.stop_reason != "completed":
         log.warning("case %s stopped at t = %.6g s: %s", case.name, stats.t_end_s,
                     stats.stop_reason)

@@ -14,8 +14,10 @@ forms), peak memory (max over ranks), and the cell voltage as a correctness chec
 
 Usage::
 
-    .venv/bin/python studies/benchmarks/bench_npp.py                  # the sweep, writes
-        studies/benchmarks/results_npp.json and results_npp.md
+    .venv/bin/python studies/benchmarks/bench_npp.py          # make bench: short sweep
+        (1e4, 1e5 dofs; MUMPS and fieldsplit-GAMG; 1 and 2 ranks; ~1 min), recorded in
+        results_npp.json/.md next to the full sweep, which it keeps
+    .venv/bin/python studies/benchmarks/bench_npp.py --full   # the full sweep (~30 min)
     .venv/bin/python studies/benchmarks/bench_npp.py --sizes 1e4 1e5 --solvers direct
 """
 
@@ -141,6 +143,22 @@ def run_sub(target: float, solver: str, ranks: int, timeout: float) -> dict:
             "error": (res.stderr or res.stdout).strip().splitlines()[-1:] or ["failed"]}
 
 
+def _rows(records: list[dict]) -> list[str]:
+    out = []
+    for r in records:
+        if "error" in r:
+            out.append(f"| ~{r['target_dofs']:.0e} | {r['ranks']} | {r['solver']} | "
+                       f"failed: {r['error']} |||||||||")
+            continue
+        out.append(
+            f"| {r['dofs']} | {r['ranks']} | {r['solver']} | {r['pseudo_steps']} | "
+            f"{r['newton_iterations']} | {r['linear_iterations']} | {r['solve_s']:.3f} | "
+            f"{r['s_per_newton']:.3f} | {r['us_per_dof_per_newton']:.2f} | {r['setup_s']:.2f} | "
+            f"{r['peak_rss_mb_max_rank']:.0f} | {r['cell_voltage_V'] * 1e3:.6f} | "
+            f"{r.get('loadavg_1min', float('nan')):.1f} |")
+    return out
+
+
 def markdown(records: list[dict], meta: dict) -> str:
     lines = ["# NPP benchmark: steady PEO/MOF 100 x 20 um (EN, P1, 0.5 mA/cm^2, 60 C)", "",
              f"Machine: {meta['machine']}; {meta['note']}", "",
@@ -148,37 +166,40 @@ def markdown(records: list[dict], meta: dict) -> str:
              "| s / Newton | us / dof / Newton | set-up [s] | peak RSS [MB] | V [mV] "
              "| load avg |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in records:
-        if "error" in r:
-            lines.append(f"| ~{r['target_dofs']:.0e} | {r['ranks']} | {r['solver']} | "
-                         f"failed: {r['error']} |||||||||")
-            continue
-        lines.append(
-            f"| {r['dofs']} | {r['ranks']} | {r['solver']} | {r['pseudo_steps']} | "
-            f"{r['newton_iterations']} | {r['linear_iterations']} | {r['solve_s']:.3f} | "
-            f"{r['s_per_newton']:.3f} | {r['us_per_dof_per_newton']:.2f} | {r['setup_s']:.2f} | "
-            f"{r['peak_rss_mb_max_rank']:.0f} | {r['cell_voltage_V'] * 1e3:.6f} | "
-            f"{r.get('loadavg_1min', float('nan')):.1f} |")
+    lines += _rows(records)
+    if meta.get("short_run"):
+        sr = meta["short_run"]
+        lines += ["", f"## Latest short run (`make bench`, {sr['utc']})", "",
+                  lines[4], lines[5]]
+        lines += _rows(sr["records"])
     if meta.get("assessment"):
         lines += ["", "## Assessment against the targets", ""] + list(meta["assessment"])
     return "\n".join(lines) + "\n"
 
 
+SHORT = {"sizes": [1e4, 1e5], "solvers": ["direct", "gmres_fieldsplit_gamg"], "ranks": [1, 2]}
+FULL = {"sizes": [1e4, 3e4, 1e5, 3e5, 1e6], "solvers": list(SOLVERS), "ranks": [1, 2]}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--single", nargs=2, metavar=("DOFS", "SOLVER"))
-    p.add_argument("--sizes", nargs="+", type=float, default=[1e4, 3e4, 1e5, 3e5, 1e6])
-    p.add_argument("--solvers", nargs="+", default=list(SOLVERS))
-    p.add_argument("--ranks", nargs="+", type=int, default=[1, 2])
+    p.add_argument("--full", action="store_true",
+                   help="the full sweep (1e4-1e6 dofs, every solver; ~30 min on 2 cores); "
+                        "replaces the recorded full sweep")
+    p.add_argument("--sizes", nargs="+", type=float)
+    p.add_argument("--solvers", nargs="+")
+    p.add_argument("--ranks", nargs="+", type=int)
     p.add_argument("--timeout", type=float, default=300.0)
     p.add_argument("--out", type=Path, default=HERE / "results_npp")
-    p.add_argument("--append", action="store_true", help="add to the existing results")
+    p.add_argument("--append", action="store_true", help="add to the recorded full sweep")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite the Markdown from the existing JSON")
     args = p.parse_args(argv)
+    path = args.out.with_suffix(".json")
+    old = json.loads(path.read_text()) if path.exists() else {"meta": {}, "records": []}
     if args.report_only:
-        data = json.loads(args.out.with_suffix(".json").read_text())
-        args.out.with_suffix(".md").write_text(markdown(data["records"], data["meta"]))
+        args.out.with_suffix(".md").write_text(markdown(old["records"], old["meta"]))
         return 0
     if args.single:
         rec = single(float(args.single[0]), args.single[1])
@@ -187,23 +208,34 @@ def main(argv: list[str] | None = None) -> int:
         if MPI.COMM_WORLD.rank == 0:
             sys.stdout.write("RESULT " + json.dumps(rec) + "\n")
         return 0
+    # default (``make bench``): a short sweep recorded next to the full one
+    short = not (args.full or args.append or args.sizes)
+    plan = dict(FULL if args.full or args.append or args.sizes else SHORT)
+    for key in ("sizes", "solvers", "ranks"):
+        if getattr(args, key):
+            plan[key] = getattr(args, key)
     run_sub(1e4, "direct", 1, args.timeout)  # warm the JIT cache
     records = []
-    if args.append and args.out.with_suffix(".json").exists():
-        records = json.loads(args.out.with_suffix(".json").read_text())["records"]
-    for size in args.sizes:
-        for solver in args.solvers:
-            for ranks in args.ranks:
+    for size in plan["sizes"]:
+        for solver in plan["solvers"]:
+            for ranks in plan["ranks"]:
                 rec = run_sub(size, solver, ranks, args.timeout)
                 records.append(rec)
                 sys.stdout.write(json.dumps(rec) + "\n")
                 sys.stdout.flush()
-    meta = {"machine": f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})",
-            "note": "shared machine (other jobs may run concurrently); wall-clock times",
-            "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "records": records},
-                                                        indent=1) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(records, meta))
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    meta = dict(old["meta"])
+    if short:
+        meta["short_run"] = {"utc": now, "records": records}
+        full = old["records"]
+    else:
+        meta.update({"machine": f"{platform.node()} ({os.cpu_count()} CPUs, "
+                                f"{platform.machine()})", "utc": now})
+        meta.setdefault("note", "shared machine (other jobs may run concurrently); "
+                                "wall-clock times")
+        full = (old["records"] + records) if args.append else records
+    path.write_text(json.dumps({"meta": meta, "records": full}, indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(full, meta))
     return 0
 
 
