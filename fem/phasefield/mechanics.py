@@ -9,7 +9,13 @@ phase-field step then sees the lagged stress through the couplings
 
 ``M1M2`` both, ``M0`` stress computed but not fed back, ``off`` no mechanics. PE filaments
 cut out of the mesh are rigid (u = 0 on their walls, the SI's "dendrites have no effect on
-the PE skeleton"); a PE region kept in the mesh carries its own modulus.
+the PE skeleton"); a PE region kept in the mesh carries its own modulus. With every
+boundary free (``anode = top = "free"``, no rollers or walls) only the rigid modes are pinned.
+
+Caveat (tests/test_pf_mechanics.py, verification.md P5c): with h-weighted (Voigt) stiffness
+and the Li/PEO contrast of ~400, the diffuse interface shell is nearly Li-stiff but carries
+only part of eps*; the stress inside a Li disc of radius R is ~160 w/R too large (8x at
+R = 20 w), first order in w/R. Sharp interfaces reproduce the closed form to 0.3 %.
 """
 
 from __future__ import annotations
@@ -47,10 +53,12 @@ class MechanicsConfig:
     top: Literal["clamped", "free"] = "clamped"  # confined cell by default
     lateral: Literal["roller", "free"] = "roller"
     walls: Literal["rigid", "free"] = "rigid"  # PE filament walls (holes)
+    anode: Literal["clamped", "free"] = "clamped"  # all free: only rigid modes pinned (2D)
 
     def __post_init__(self) -> None:
         require(self.coupling in ("off", "M0", "M1", "M2", "M1M2"), "coupling",
                 "one of off, M0, M1, M2, M1M2", self.coupling)
+        require(self.anode in ("clamped", "free"), "anode", "clamped or free", self.anode)
 
     @property
     def active(self) -> bool:
@@ -122,7 +130,7 @@ class Mechanics:
     def _bcs(self, msh: dmesh.Mesh, ft: dmesh.MeshTags, names: dict[str, int]) -> list:
         fdim = msh.topology.dim - 1
         zero = np.zeros(msh.geometry.dim)
-        clamped = ["anode"]
+        clamped = ["anode"] if self.config.anode == "clamped" else []
         if self.config.top == "clamped":
             clamped.append("cathode")
         if self.config.walls == "rigid":
@@ -139,6 +147,33 @@ class Mechanics:
                     dofs = fem.locate_dofs_topological((self.V.sub(0), Vx), fdim,
                                                        ft.find(names[name]))
                     bcs.append(fem.dirichletbc(fem.Function(Vx), dofs, self.V.sub(0)))
+        return bcs or self._rigid_mode_bcs(msh)
+
+    def _rigid_mode_bcs(self, msh: dmesh.Mesh) -> list:
+        """No Dirichlet boundary at all: pin the 3 rigid modes of a 2D body.
+
+        u = 0 at the bounding-box corner (x_min, y_min) and u_y = 0 at (x_max, y_min); both
+        points must be mesh vertices (true for rectangles). Reactions vanish for any
+        self-equilibrated load, so the body is traction-free (verification.md P5a).
+        """
+        require(msh.geometry.dim == 2, "mechanics.anode", "clamped (rigid-mode pinning is 2D)",
+                "free")
+        x = msh.geometry.x
+        comm = msh.comm
+        lo = [comm.allreduce(float(np.min(x[:, k], initial=np.inf)), op=MPI.MIN) for k in (0, 1)]
+        hi = comm.allreduce(float(np.max(x[:, 0], initial=-np.inf)), op=MPI.MAX)
+        tol = 1e-10 * max(1.0, hi - lo[0])
+        bcs = []
+        for comp, (px, py) in ((0, (lo[0], lo[1])), (1, (lo[0], lo[1])), (1, (hi, lo[1]))):
+            Vc, _ = self.V.sub(comp).collapse()
+            dofs = fem.locate_dofs_geometrical(
+                (self.V.sub(comp), Vc),
+                lambda y, px=px, py=py: (np.isclose(y[0], px, atol=tol)
+                                         & np.isclose(y[1], py, atol=tol)))
+            found = comm.allreduce(len(dofs[1]), op=MPI.SUM)
+            require(found > 0, "mechanics.anode", "a mesh vertex at the bounding-box corner",
+                    (px, py))
+            bcs.append(fem.dirichletbc(fem.Function(Vc), dofs, self.V.sub(comp)))
         return bcs
 
     def solve(self) -> None:
