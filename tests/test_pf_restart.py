@@ -98,3 +98,40 @@ def test_serial_and_parallel_agree(comm):
         out.append(global_values(sim))
     rel = np.abs(out[0] - out[1]) / np.maximum(np.abs(out[0]), 1e-300)
     assert comm.allreduce(float(rel.max()), op=MPI.MAX) < 1e-9, rel
+
+
+def test_progress_reports_each_accepted_step(comm, monkeypatch):
+    """advance() feeds fem.progress.StepProgress: created with the label, t_end and the
+    restart time, one update per accepted step (t, dt, Newton its, rejections), finished."""
+    from fem.phasefield import stepping
+    from fem.progress import StepProgress
+
+    seen = []
+
+    class Recorder(StepProgress):
+        def __init__(self, label, t_end, comm_, **kw):
+            super().__init__(label, t_end, comm_, min_interval_s=0.0, **kw)
+            seen.append(self)
+            self.calls, self.done = [], False
+
+        def update(self, t, dt, newton_its, rejected=0):
+            self.calls.append((t, dt, newton_its, rejected))
+            return super().update(t, dt, newton_its, rejected)
+
+        def finish(self):
+            self.done = True
+            super().finish()
+
+    monkeypatch.setattr(stepping, "StepProgress", Recorder)
+    sim = make(comm)
+    sim.stepper.advance(max_steps=2)
+    t_mid = sim.stepper.stepper.t
+    sim.stepper.advance(max_steps=3, label="case A")
+    first, second = seen
+    assert first.label == "phasefield" and second.label == "case A"
+    assert second.t_start == t_mid and second.t_end == CONDITIONS.end_time_s
+    assert len(first.calls) == 2 and len(second.calls) == 3 and first.done and second.done
+    ts = [c[0] for c in second.calls]
+    assert ts[-1] == sim.stepper.stepper.t and all(b > a for a, b in zip(ts, ts[1:]))
+    assert all(c[1] > 0 and c[2] >= 1 for c in second.calls)
+    assert second.calls[-1][3] == sim.stepper.stepper.n_rejected

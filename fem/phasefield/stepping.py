@@ -21,6 +21,7 @@ import numpy as np
 from fem.config import require
 from fem.log import get_logger
 from fem.phasefield.problem import PhaseFieldProblem
+from fem.progress import StepProgress
 from fem.timestepping import AdaptiveTimeStepper, TimeStepConfig
 
 log = get_logger("phasefield")
@@ -192,14 +193,23 @@ class Stepper:
         return True, info
 
     def advance(self, on_accept: Callable[[StepReport], str | None] | None = None,
-                restep: set[int] | None = None, max_steps: int | None = None) -> str:
+                restep: set[int] | None = None, max_steps: int | None = None,
+                label: str = "phasefield") -> str:
         """Step to the end (or ``max_steps``); ``on_accept`` may return a stop reason.
 
         ``restep``: step numbers whose first successful solve is rolled back and redone
         with the same dt (MOOSE ``--restep``: no state may leak across a rejection).
+        ``label`` heads the rate-limited progress lines (:class:`fem.progress.StepProgress`,
+        rank 0 only, no collectives), e.g. the case name.
         Returns the stop reason ("completed", "max_steps" or the callback's).
         """
-        restep = set(restep or ())
+        s = self.stepper
+        with StepProgress(label, s.t_end, self.p.comm, t_start=s.t) as progress:
+            return self._advance(progress, on_accept, set(restep or ()), max_steps)
+
+    def _advance(self, progress: StepProgress,
+                 on_accept: Callable[[StepReport], str | None] | None,
+                 restep: set[int], max_steps: int | None) -> str:
         taken = 0
         while not self.stepper.finished:
             if max_steps is not None and taken >= max_steps:
@@ -224,6 +234,7 @@ class Stepper:
             self.control.commit(info["phi"], info["slope"], dt)
             self.step += 1
             taken += 1
+            progress.update(self.stepper.t, dt, info["its"], self.stepper.n_rejected)
             if not info["on_target"]:
                 log.warning("t = %.6g s: current %.3g of target after %d solves",
                             self.stepper.t, info["rate"] / self.control.target, info["solves"])

@@ -150,7 +150,7 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
             return f"dendrite tip within {cfg.stop_tip_margin_um} um of the cathode at t = {t:.6g} s"
         return None
 
-    reason = sim.stepper.advance(on_accept, max_steps=cfg.max_steps)
+    reason = sim.stepper.advance(on_accept, max_steps=cfg.max_steps, label=case.name)
     t_final = sim.stepper.stepper.t
     if reason != "completed":
         log.warning("case %s stopped: %s", case.name, reason)
