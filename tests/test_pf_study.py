@@ -144,3 +144,26 @@ def test_pe_region_kept_in_mesh_stays_inert(comm):
     assert n_inner > 0 and worst < 1e-12, worst
     assert sim.info["regions"]["PE_PEO_filaments"]["E_Pa"] == 1.0e9
     assert sim.post.deposited_um() > 0
+
+
+def test_studies_use_pe_filament_holes(comm):
+    """physics-phasefield.md sec. 8 option A is the default of both dendrite studies: every
+    filament layer is cut out of the mesh (no PE region), its walls are a boundary with no
+    Dirichlet condition on xi, c, phi (zero flux: insulating, Li cannot enter) and the
+    mechanics clamps them (u = 0, rigid skeleton)."""
+    from fem.phasefield.mechanics import MechanicsConfig
+    from geometries.builder import build_geometry
+
+    n_filament_cases = 0
+    for path in (SHORT, FULL):
+        for case in load_study(path).cases:
+            layers = [la for la in case.geometry.resolved().layers if la.filaments]
+            assert all(la.filaments.as_holes for la in layers), (path.name, case.name)
+            mech = (case.physics or Config()).mechanics
+            assert not layers or mech.walls == "rigid", (path.name, case.name)
+            n_filament_cases += bool(layers)
+    assert n_filament_cases >= 3  # short PLM, full PEO_PE and PLM
+    plm = next(c for c in load_study(SHORT).cases if c.name == "PLM")
+    bundle = build_geometry(plm.geometry, comm)
+    assert "PE_PEO_filament_walls" in bundle.boundaries
+    assert not any(r.endswith("_filaments") for r in bundle.regions), bundle.regions
