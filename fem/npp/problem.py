@@ -23,7 +23,9 @@ from dolfinx import default_scalar_type
 from dolfinx import fem as dfem
 from dolfinx.fem.petsc import NonlinearProblem
 from mpi4py import MPI
+from petsc4py import PETSc
 
+from fem.constants import FARADAY_C_PER_MOL
 from fem.npp import forms
 from fem.npp.coefficients import (
     NPPInputError,
@@ -101,7 +103,7 @@ class NPPProblem:
         self.flux_in = dfem.Constant(msh, default_scalar_type(
             scales.flux_hat(drive.li_flux_mol_per_m2_s)))
         self.psi_cell = dfem.Constant(msh, default_scalar_type(scales.psi(drive.voltage_V)))
-        i0 = config.exchange_current_density_mA_per_cm2 * 10.0 / 96485.33212
+        i0 = config.exchange_current_density_mA_per_cm2 * 10.0 / FARADAY_C_PER_MOL
         self.i0_hat = dfem.Constant(msh, default_scalar_type(scales.flux_hat(i0)))
         self.bcs = self._dirichlet()
         self.residual = self._residual()
@@ -116,12 +118,26 @@ class NPPProblem:
         self.problem = NonlinearProblem(self.residual, self.u, bcs=self.bcs,
                                         petsc_options_prefix=self.prefix, petsc_options=opts)
         self.problem.solver.setConvergenceHistory(reset=True)
+        if opts.get("pc_type") == "fieldsplit":
+            self._set_fieldsplit()
         self.volumes_um = {n: self._assemble(1.0 * self.dx(t.tag))
                            for n, t in transport.items()}
         self.K0 = anion_reference_potential(transport, self.volumes_um)
         self.set_rest_state()
 
     # -- set-up ------------------------------------------------------------------------
+    def _set_fieldsplit(self) -> None:
+        """One fieldsplit block per unknown ("0" mu+, "1" mu_a, "2" psi), so PETSc options
+        such as ``fieldsplit_0_pc_type = "gamg"`` precondition each field separately."""
+        imap = self.W.dofmap.index_map
+        fields = []
+        for k in range(self.n_fields):
+            dofs = np.asarray(self.W.sub(k).collapse()[1]).ravel()
+            owned = dofs[dofs < imap.size_local].astype(np.int32)
+            glob = imap.local_to_global(owned).astype(PETSc.IntType)
+            fields.append((str(k), PETSc.IS().createGeneral(glob, comm=self.comm)))
+        self.problem.solver.getKSP().getPC().setFieldSplitIS(*fields)
+
     def _coefficients(self) -> None:
         tags, tr = self.bundle.cell_tags, self.transport
         by = {t.tag: t for t in tr.values()}
