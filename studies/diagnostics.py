@@ -195,7 +195,8 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
                 "exact binary steady voltage (2RT/F) ln(c_source/c_plating)")
     else:
         add("i_over_ilim[stack]", None, "", "info",
-            "no stack limiting current: immobilised anions (or unequal c0) in some layer")
+            "no closed-form stack limit (immobilised anions or unequal c0 in some layer); "
+            "the physics check below gives the exact one where a binary layer can deplete")
         add("predicted_steady_voltage_mV", i * Rss * 1e3, "mV", "info",
             "small-signal estimate i R_ss (immobilised anions: no closed form)")
     ohmic = i * R0

@@ -62,12 +62,24 @@ def drive_from(conditions: Conditions, config: Config) -> Drive:
 NPP_NEWTON: dict[str, Any] = dict(NEWTON, snes_linesearch_type="basic", snes_stol=1e-11)
 
 
+NPP_FIELDSPLIT: dict[str, Any] = {
+    "ksp_type": "gmres", "ksp_rtol": 1e-10, "ksp_gmres_restart": 100, "ksp_max_it": 1000,
+    "pc_type": "fieldsplit", "pc_fieldsplit_type": "multiplicative",
+    "fieldsplit_0_ksp_type": "preonly", "fieldsplit_0_pc_type": "gamg",
+    "fieldsplit_1_ksp_type": "preonly", "fieldsplit_1_pc_type": "gamg",
+}
+"""The "iterative" preset for NPP: GMRES + one GAMG per field (the benchmark's flat-cost
+solver, studies/benchmarks/results_npp.md); GAMG on the coupled matrix does not converge."""
+
+
 def solver_options(solver: SolverConfig | None = None) -> dict[str, Any]:
     """PETSc options of a case: :data:`NPP_NEWTON` + the linear preset + overrides."""
     solver = solver or SolverConfig()
     nonlinear = dict(NPP_NEWTON, snes_rtol=solver.snes_rtol, snes_atol=solver.snes_atol,
                      snes_max_it=solver.snes_max_it)
-    return petsc_options(solver.preset, nonlinear=nonlinear, extra=solver.petsc_options)
+    preset = NPP_FIELDSPLIT if solver.preset == "iterative" else {}
+    return petsc_options(solver.preset, nonlinear=nonlinear,
+                         extra={**preset, **solver.petsc_options})
 
 
 def build_problem(bundle, region_materials: Mapping[str, Material], conditions: Conditions,
