@@ -56,7 +56,10 @@ def gather_p1(function: dfem.Function, cell_tags: Any = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Gather ``function`` as a P1 (geometry-degree) field on rank 0 (collective).
 
-    Vector fields are reduced to their Euclidean magnitude.
+    A discontinuous field (DG, e.g. concentrations that jump at Donnan interfaces) is
+    gathered as a discontinuous field of the geometry degree, one point per cell corner, so
+    jumps stay sharp instead of being smeared over one cell. Vector fields are reduced to
+    their Euclidean magnitude.
 
     Returns:
         On rank 0: ``(points, values, cells, cell_types, region)`` in VTK layout
@@ -70,7 +73,8 @@ def gather_p1(function: dfem.Function, cell_tags: Any = None
     comm = msh.comm
     degree = msh.geometry.cmaps[0].degree
     shape = tuple(function.function_space.value_shape)
-    V = dfem.functionspace(msh, ("Lagrange", degree, shape))
+    family = "DG" if function.function_space.ufl_element().discontinuous else "Lagrange"
+    V = dfem.functionspace(msh, (family, degree, shape))
     u = dfem.Function(V)
     u.interpolate(function)
     u.x.scatter_forward()
@@ -104,6 +108,27 @@ def gather_p1(function: dfem.Function, cell_tags: Any = None
             np.concatenate([g[4] for g in gathered]))
 
 
+def _merge_coincident_points(grid: Any) -> Any:
+    """The same cells on shared points (a DG grid has a copy of each vertex per cell), so
+    that region borders are found from the cells' connectivity."""
+    import pyvista as pv
+
+    pts = np.asarray(grid.points)
+    if len(pts) == 0:
+        return grid
+    span = max(float(np.ptp(pts, axis=0).max()), 1e-300)
+    _, first, inv = np.unique(np.round(pts / span, 10), axis=0, return_index=True,
+                              return_inverse=True)
+    cells = np.asarray(grid.cells).copy()
+    is_id = np.ones(len(cells), dtype=bool)
+    i = 0
+    while i < len(cells):  # legacy layout: [n, id_1..id_n, n, ...]
+        is_id[i] = False
+        i += int(cells[i]) + 1
+    cells[is_id] = inv.ravel()[cells[is_id]]
+    return pv.UnstructuredGrid(cells, np.asarray(grid.celltypes), pts[first])
+
+
 def _region_borders(grid: Any) -> Any:
     """Lines along the borders of every region (and the outer boundary); 3D: on the slice."""
     import pyvista as pv
@@ -111,6 +136,7 @@ def _region_borders(grid: Any) -> Any:
     pieces = []
     for rid in np.unique(grid.cell_data["region"]):
         part = grid.extract_cells(np.flatnonzero(grid.cell_data["region"] == rid))
+        part = _merge_coincident_points(part)  # DG fields: one point per cell corner
         surf = part.extract_surface(algorithm="dataset_surface")
         pieces.append(surf.extract_feature_edges(boundary_edges=True, feature_edges=False,
                                                  manifold_edges=False, non_manifold_edges=False))

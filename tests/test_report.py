@@ -55,6 +55,33 @@ def test_gather_p1_is_the_global_field(comm):
     assert err < 1e-12 and tri and regions_ok and (n1, n2) == (64, 128)
 
 
+def test_gather_keeps_the_jump_of_a_discontinuous_field(comm):
+    """A DG field that jumps at the interface (a Donnan jump) is gathered cell-wise: every
+    cell keeps its own value, so the jump is not smeared over the cells at the interface."""
+    from dolfinx import fem as dfem
+
+    b = toy_bundle(comm)
+    V = dfem.functionspace(b.mesh, ("DG", 1))
+    f = dfem.Function(V)
+    for tag, level in ((1, 1.0), (2, 2.0)):  # per cell: the interface vertices get both
+        cells = b.cell_tags.indices[b.cell_tags.values == tag]
+        f.interpolate(lambda x, level=level: level + x[0] / WIDTH_UM, cells0=cells)
+    f.x.scatter_forward()
+    data = gather_p1(f, b.cell_tags)
+
+    def check():
+        points, values, cells, types, region = data
+        conn = cells.reshape(len(types), 4)[:, 1:]
+        below = region == 1
+        lo, hi = values[conn[below]], values[conn[~below]]
+        exact_lo = 1.0 + points[conn[below], 0] / WIDTH_UM
+        exact_hi = 2.0 + points[conn[~below], 0] / WIDTH_UM
+        return (len(points), float(max(np.abs(lo - exact_lo).max(),
+                                       np.abs(hi - exact_hi).max())))
+    n_pts, err = on_root(comm, check)
+    assert n_pts == 3 * 192 and err < 1e-12  # one point per cell corner, exact on both sides
+
+
 def test_gather_and_render_a_3d_vector_field(comm, shared_tmp):
     from dolfinx import fem as dfem
     from dolfinx import mesh as dmesh
