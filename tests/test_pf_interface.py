@@ -27,6 +27,7 @@ from fem.phasefield.energy import (
 from fem.phasefield.forms import double_well_derivative
 from fem.phasefield.initial import InitialConfig, initialise
 from fem.phasefield.params import ScaledModel
+from fem.phasefield.postprocess import Postprocessor
 from fem.phasefield.problem import C, PHI, XI, PhaseFieldProblem, uniform_coefficients
 
 UNIT = ScaledModel(L_sigma=1.0, W=1.0, kappa0=1.0, L_eta=1.0, D_electrode=1.0,
@@ -82,6 +83,25 @@ def test_equilibrium_tanh_profile_width_and_energy():
     assert np.max(np.abs(v - exact)) < 1e-3
     gamma = p.integral(m.kappa0 * ufl.grad(p.w.sub(XI))[0] ** 2)
     assert abs(gamma / (math.sqrt(2 * m.kappa0 * m.W) / 6) - 1) < 1e-3
+    # the measured diffuseness of an equilibrium interface is 1 (postprocess docstring)
+    assert abs(Postprocessor(p).diffuse_width_ratio() - 1) < 1e-2
+
+
+def test_diffuse_width_ratio_flags_a_partly_transformed_zone():
+    """A plateau xi = 0.6 over 10 delta0 behind the front reads as ~1 + 0.24*10/0.5 = 5.8."""
+    m = dataclasses.replace(UNIT, L_eta=0.0)
+    d0 = m.delta0
+    L = 40 * d0
+    p = frozen_1d(m, L, 400, L / 2, 0.0)
+    V, dofs = p.spaces[XI]
+    x = V.tabulate_dof_coordinates()[:, 0]
+    xi = 0.5 * (1 - np.tanh((x - L / 2) / d0))
+    plateau = (x > 0.25 * L - 5 * d0) & (x < 0.25 * L + 5 * d0)
+    xi[plateau] = np.minimum(xi[plateau], 0.6)  # two extra 0.4 steps: length 1 + 0.8
+    p.w.x.array[dofs] = xi
+    ratio = Postprocessor(p).diffuse_width_ratio()
+    expected = (0.5 * d0 + 0.24 * 10 * d0 + 2 * 0.04 * d0) / (0.5 * d0 * 1.8)
+    assert abs(ratio / expected - 1) < 0.05, (ratio, expected)
 
 
 def front_speed(model, r, h_per_width, cfl, travel_widths=4.0):

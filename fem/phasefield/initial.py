@@ -109,6 +109,7 @@ def initialise(problem: PhaseFieldProblem, cfg: InitialConfig, c_init: float = 1
         f = fem.Function(V)
         f.interpolate(fn)
         problem.w.x.array[dofs] = f.x.array
+    problem.impose_dirichlet()
     if solve_potential:
         problem.w.x.array[problem.spaces[PHI][1]] = initial_potential(problem).x.array
     problem.w_n.x.array[:] = problem.w.x.array

@@ -61,13 +61,28 @@ class InterfacePreset:
 
 
 W_TABLE_S1 = 3.75e5
+KAPPA0_TABLE_S1 = 2.5e-5
+GAMMA_TABLE_S1 = math.sqrt(2 * KAPPA0_TABLE_S1 * W_TABLE_S1) / 6  # 0.72 J/m2 [derived]
+
+
+def keep_gamma(delta0_m: float, gamma_J_per_m2: float = GAMMA_TABLE_S1) -> tuple[float, float]:
+    """(W, kappa0) with interface energy gamma = sqrt(2 kappa0 W)/6 and half-width
+    delta0 = sqrt(2 kappa0/W): W = 6 gamma/delta0, kappa0 = 3 gamma delta0 [derived]."""
+    return 6 * gamma_J_per_m2 / delta0_m, 3 * gamma_J_per_m2 * delta0_m
+
+
 INTERFACE_PRESETS: dict[str, InterfacePreset] = {
-    "table_s1": InterfacePreset(W_TABLE_S1, 2.5e-5, "[SI] as printed: delta0 = 11.5 um"),
+    "table_s1": InterfacePreset(W_TABLE_S1, KAPPA0_TABLE_S1, "[SI] as printed: delta0 = 11.5 um"),
     "s1_kappa_1e-2": InterfacePreset(W_TABLE_S1, 2.5e-7, "[assumption] kappa0 x 1e-2, "
                                                          "delta0 = 1.15 um"),
     "s1_w_delta0_0.5um": InterfacePreset(W_TABLE_S1, W_TABLE_S1 * (0.5e-6) ** 2 / 2,
                                          "[assumption] Table S1 W, kappa0 = W delta0^2/2 "
                                          "with delta0 = 0.5 um"),
+    "s1_gamma_delta0_0.5um": InterfacePreset(*keep_gamma(0.5e-6),
+                                             "[assumption] Table S1's interface energy "
+                                             "gamma = 0.72 J/m2 kept, delta0 = 0.5 um: "
+                                             "W = 6 gamma/delta0 = 8.6e6 J/m3, kappa0 = "
+                                             "3 gamma delta0 = 1.1e-6 J/m"),
     "hong": InterfacePreset(6.0e6, 7.5e-7, "[lit] Hong & Viswanathan 2018 inputs (2.4 c0RT, "
                                            "0.3 c0RT um^2), delta0 = 0.5 um, gamma = 0.5 J/m2"),
 }
@@ -75,7 +90,15 @@ DEFAULT_PRESET = "s1_w_delta0_0.5um"
 """Default interface: Table S1's W, L_sigma and L_eta with delta0 = 0.5 um. Reason: the literal
 Table S1 kappa0 gives delta0 = 11.5 um (10-90 % width 25 um), wider than the 5.6 um PLM and the
 um-scale PE filament gaps; delta0 = 0.5 um resolves a 3 um gap (6 delta0) with h = 0.2 um and
-keeps every other Table S1 rate. The literal value stays available as preset 'table_s1'."""
+keeps every other Table S1 rate. The literal value stays available as preset 'table_s1'.
+
+Trade-off against 's1_gamma_delta0_0.5um' (Table S1's interface energy kept, W 23x larger),
+measured on a 10 x 5.6 um PEO cell at 60 C (physics-phasefield.md sec. 6; results_pf.md):
+this default keeps the Li inventory to solver tolerance (1e-13) but its deposits grow as
+partly transformed zones (``diffuse_width_ratio`` 1.5-2.4; study check ``mushy_zone_ratio``
+139); the gamma preset grows sharp deposits (ratio 1.03-1.06) but its double well sharpens
+the interface faster than Li+ arrives, c reaches its bound 0 there and the Li inventory
+drifts by 1e-3-1e-2 of the total per step (``li_balance_worst_rel``)."""
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class Postprocessor:
         self.xi0_integral = problem.xi_integral()
         self._length = fem.form(ufl.sqrt(ufl.inner(ufl.grad(xi), ufl.grad(xi)) + 1e-16)
                                 * problem.dx)
+        self._diffuse = fem.form(xi * (1 - xi) * problem.dx)
         self._inventory = fem.form((c + m.cs_over_c0 * xi) * problem.dx)
         self._inventory_n = fem.form((c_n + m.cs_over_c0 * xi_n) * problem.dx)
         self._residual = fem.form(problem.residual())
@@ -86,6 +87,20 @@ class Postprocessor:
     def interface_length_um(self) -> float:
         """int |grad xi| dV: the interface length [um] in 2D (area in 3D)."""
         return self._assemble(self._length)
+
+    def diffuse_width_ratio(self) -> float:
+        """int xi (1 - xi) dV / (delta0/2 int |grad xi| dV): how diffuse the deposit is.
+
+        Across an equilibrium interface xi = (1 - tanh(s/delta0))/2 both integrals per unit
+        interface length are delta0/2 and 1, so the ratio is 1 for deposits bounded by
+        equilibrium interfaces; a "mushy" zone (partly transformed xi ~ 0.5 over an area
+        with little gradient) raises it above 1 (study check ``mushy_zone_ratio`` predicts
+        when). Measured, not a model input.
+        """
+        length = self.interface_length_um()
+        if length <= 0:
+            return 0.0
+        return self._assemble(self._diffuse) / (0.5 * self.p.model.delta0 * length)
 
     def li_inventory(self) -> float:
         """int (c + (c_s/c0) xi) dV in model units (c0 um^d)."""

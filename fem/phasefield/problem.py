@@ -40,7 +40,10 @@ snes_atol from round-off while Newton has converged (measured at 300 K, dt = 1e-
 class BoundaryOptions:
     """Boundary conditions (physics-phasefield.md sec. 9); unnamed boundaries are zero-flux."""
 
-    xi_anode: Literal["natural", "li"] = "natural"  # 'li': xi = 1 on the anode plane
+    # 'li': xi = 1 on the anode plane (a Li-metal electrode, physics-phasefield.md sec. 9);
+    # with a large W a zero-flux ('natural') Li film thinner than ~2 delta0 can dissolve into
+    # the nuclei. 'li' costs Li conservation (~1e-5 per step) where Li+ depletes at the anode.
+    xi_anode: Literal["natural", "li"] = "natural"
     xi_cathode: Literal["natural", "electrolyte"] = "natural"  # 'electrolyte': xi = 0
     c_cathode: Literal["reservoir", "insulating"] = "reservoir"
     c_reservoir: float = 1.0  # c+/c0 at the cathode
@@ -134,6 +137,13 @@ class PhaseFieldProblem:
             g = fem.Function(V)
             g.x.array[:] = value
             self._bcs.append(fem.dirichletbc(g, dofs, sub))
+
+    def impose_dirichlet(self) -> None:
+        """Write the Dirichlet values into ``w`` (an initial state must satisfy its BCs:
+        otherwise the first step jumps there, e.g. xi = 1 on the anode, and is rejected)."""
+        for bc in self._bcs:
+            bc.set(self.w.x.array)
+        self.w.x.scatter_forward()
 
     def add_source(self, source: Callable) -> None:
         """Add ``source(v_xi, v_c, v_phi) -> Form`` to the residual (MMS, verification)."""

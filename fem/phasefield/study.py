@@ -35,7 +35,7 @@ __all__ = ["Config", "run", "check"]
 
 log = get_logger("phasefield")
 COLUMNS = ["time_s", "tip_height_um", "deposited_volume_um2", "interface_length_um",
-           "max_von_mises_MPa", "current_density_mA_per_cm2", "applied_potential_V",
+           "diffuse_width_ratio", "max_von_mises_MPa", "current_density_mA_per_cm2", "applied_potential_V",
            "max_pressure_MPa", "dt_s", "newton_iterations", "li_balance_rel",
            "charge_balance_rel"]
 
@@ -74,6 +74,7 @@ def _row(sim: Simulation, r: StepReport | None) -> dict[str, Any]:
     row = {"time_s": sim.stepper.stepper.t, "tip_height_um": post.tip_height_um(),
            "deposited_volume_um2": post.deposited_um(),
            "interface_length_um": post.interface_length_um(),
+           "diffuse_width_ratio": post.diffuse_width_ratio(),
            "max_von_mises_MPa": vm, "max_pressure_MPa": pmax,
            "applied_potential_V": sim.control.phi * m.potential_scale_V}
     if r is None:
@@ -196,6 +197,8 @@ def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: C
         "tip_height_um": last["tip_height_um"], "tip_growth_um": last["tip_height_um"]
         - rows[0]["tip_height_um"], "deposited_volume_um2": dep,
         "interface_length_um": last["interface_length_um"],
+        "diffuse_width_ratio": last["diffuse_width_ratio"],
+        "diffuse_width_ratio_max": max(r.get("diffuse_width_ratio", 0.0) for r in rows),
         "max_von_mises_MPa": max(r["max_von_mises_MPa"] for r in rows),
         "mean_current_density_mA_per_cm2": sim.model.current_scale_A_per_m2 * dep / width
         / max(t_end, 1e-300) / 10.0,
