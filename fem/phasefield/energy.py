@@ -74,7 +74,9 @@ class ElasticModel:
     ``lame_e`` may be UFL coefficients (per-region DG0 functions); ``lame_Li`` are numbers.
     ``eigenstrain_mode``: 'in_plane' (eps* I_2, the default, physics-phasefield.md sec. 3) or
     'isotropic_3d' (eps* also along z, blocked by plane strain). ``interpolation``: stiffness
-    mixed with h(xi) ('h') or linearly in xi ('linear'). ``xi_reference``: the stress-free
+    mixed with h(xi) ('h', Voigt), linearly in xi ('linear', Voigt) or by compliance with
+    h(xi) ('reuss': bulk and shear moduli averaged harmonically, see ``lame``; the
+    default, see mechanics.py for the measured reason). ``xi_reference``: the stress-free
     phase (the initial anode), so only *deposited* Li carries the eigenstrain:
     eps_0 = eps* [h(xi) - h(xi_reference)] [assumption]; None: eps* h(xi).
     """
@@ -83,7 +85,7 @@ class ElasticModel:
     lame_e: tuple[object, object]
     eigenstrain: float = 0.0
     eigenstrain_mode: Literal["in_plane", "isotropic_3d"] = "in_plane"
-    interpolation: Literal["h", "linear"] = "h"
+    interpolation: Literal["h", "linear", "reuss"] = "reuss"
     xi_reference: object = None
 
 
@@ -93,9 +95,26 @@ def strain(u: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
 
 
 def lame(xi: ufl.core.expr.Expr, model: ElasticModel) -> tuple:
-    """Phase-interpolated (lambda, mu)."""
-    w = interpolation(xi) if model.interpolation == "h" else xi
-    return tuple(w * li + (1 - w) * le for li, le in zip(model.lame_Li, model.lame_e))
+    """Phase-interpolated (lambda, mu).
+
+    'h' / 'linear': Voigt, P = w P_Li + (1 - w) P_e with w = h(xi) or xi. 'reuss': with
+    w = h(xi) clipped to [0, 1] (C^1, since h' = 0 there; a P1 overshoot xi > 1.06 would
+    otherwise make the harmonic mean singular), 1/K = w/K_Li + (1 - w)/K_e and
+    1/mu = w/mu_Li + (1 - w)/mu_e with the 3D bulk modulus K = lambda + 2 mu/3, then
+    lambda = K - 2 mu/3 (>= 0 when both phases have nu >= 0). All three equal the phase's
+    own constants at xi = 0 and 1.
+    """
+    if model.interpolation == "linear":
+        w = xi
+    else:
+        w = interpolation(xi)
+    if model.interpolation != "reuss":
+        return tuple(w * li + (1 - w) * le for li, le in zip(model.lame_Li, model.lame_e))
+    w = ufl.min_value(ufl.max_value(w, 0.0), 1.0)
+    (lam1, mu1), (lam2, mu2) = model.lame_Li, model.lame_e
+    K = 1 / (w / (lam1 + 2 * mu1 / 3) + (1 - w) / (lam2 + 2 * mu2 / 3))
+    mu = 1 / (w / mu1 + (1 - w) / mu2)
+    return K - 2 * mu / 3, mu
 
 
 def elastic_strain(u: ufl.core.expr.Expr, xi: ufl.core.expr.Expr,

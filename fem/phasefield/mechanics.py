@@ -12,10 +12,23 @@ cut out of the mesh are rigid (u = 0 on their walls, the SI's "dendrites have no
 the PE skeleton"); a PE region kept in the mesh carries its own modulus. With every
 boundary free (``anode = top = "free"``, no rollers or walls) only the rigid modes are pinned.
 
-Caveat (tests/test_pf_mechanics.py, verification.md P5c): with h-weighted (Voigt) stiffness
-and the Li/PEO contrast of ~400, the diffuse interface shell is nearly Li-stiff but carries
-only part of eps*; the stress inside a Li disc of radius R is ~160 w/R too large (8x at
-R = 20 w), first order in w/R. Sharp interfaces reproduce the closed form to 0.3 %.
+Stiffness interpolation (tests/test_pf_mechanics.py, verification.md P5c): the default
+``"reuss"`` averages the compliance (bulk and shear moduli harmonically with h(xi)). With
+h-weighted (Voigt) stiffness and the Li/PEO contrast of ~400, the diffuse interface shell is
+nearly Li-stiff but carries only part of eps*, so it squeezes a Li deposit. Core stress of a
+Li disc of radius R_i in PEO (in-plane eps*, tanh profile of half-width w), relative error
+to the sharp closed form (mesh h = w/2 at the interface; halving h changes each error by
+< 2 % of itself):
+
+    w / R_i     "h" (Voigt)   "linear" (Voigt)   "reuss"
+    1/20        +797 %        +1211 %            +13.9 %
+    1/40        +407 %        +628 %             +7.1 %
+    1/80        +206 %        +320 %             +3.7 %
+    sharp xi    0.36 % (P1 discretisation only, h = R_i/40)
+
+All first order in w/R_i (ratios 1.93-1.96 per halving); the coefficient is ~160 (about the
+contrast) for "h" and ~2.8 (O(1)) for "reuss". Sub-5 % deposit stresses still need
+R_i >~ 80 w with "reuss".
 """
 
 from __future__ import annotations
@@ -49,7 +62,11 @@ class MechanicsConfig:
 
     coupling: Coupling = "M1M2"  # the SI's wording implies M1 + M2
     eigenstrain_mode: Literal["in_plane", "isotropic_3d"] = "in_plane"
-    stiffness_interpolation: Literal["h", "linear"] = "h"
+    # "reuss" (compliance averaging): the Li-disc-in-PEO core stress is 13.9 % / 7.1 % too
+    # large at w = R_i/20 / R_i/40, against 797 % / 407 % for the h-weighted Voigt stiffness
+    # ("h", the SI's P(xi) = h P_Li + (1 - h) P_e) and 1211 % / 628 % for "linear" (module
+    # docstring; tests/test_pf_mechanics.py). Sharp limits (xi = 0, 1) are the same.
+    stiffness_interpolation: Literal["h", "linear", "reuss"] = "reuss"
     top: Literal["clamped", "free"] = "clamped"  # confined cell by default
     lateral: Literal["roller", "free"] = "roller"
     walls: Literal["rigid", "free"] = "rigid"  # PE filament walls (holes)
@@ -59,6 +76,9 @@ class MechanicsConfig:
         require(self.coupling in ("off", "M0", "M1", "M2", "M1M2"), "coupling",
                 "one of off, M0, M1, M2, M1M2", self.coupling)
         require(self.anode in ("clamped", "free"), "anode", "clamped or free", self.anode)
+        require(self.stiffness_interpolation in ("h", "linear", "reuss"),
+                "stiffness_interpolation", "one of h, linear, reuss",
+                self.stiffness_interpolation)
 
     @property
     def active(self) -> bool:
