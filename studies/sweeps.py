@@ -34,6 +34,7 @@ NAME_TAGS: dict[str, tuple[str, str]] = {
     "thickness_um": ("L", "um"),
     "width_um": ("w", "um"),
     "preset": ("", ""),
+    "interface_preset": ("", ""),
 }
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
