@@ -1,8 +1,9 @@
 """Figures: PyVista off-screen field snapshots and matplotlib line plots (PNG, atomic).
 
 Field snapshots are collective (every rank calls; the P1 field and the region ids are
-gathered to rank 0, which renders).  Line plots and image montages are plain
-functions: call them on one rank (or pass ``comm`` to have rank 0 draw).
+gathered to rank 0, which renders).  Line plots and image montages (side by side;
+stacked with titles) are plain functions: call them on one rank (or pass ``comm`` to
+have rank 0 draw).
 
 Off-screen rendering needs ``PYVISTA_OFF_SCREEN=true`` and EGL
 (``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow``, system ``libegl1 libgl1-mesa-dri``);
@@ -275,6 +276,74 @@ def side_by_side_png(images: Sequence[Path | str], path: Path | str,
         padded = [np.concatenate([a, np.ones((h - a.shape[0],) + a.shape[1:], a.dtype)])
                   for a in arrays]
         montage = np.concatenate(padded, axis=1)
+        return _atomic_png(path, lambda tmp: mpimg.imsave(tmp, montage, format="png"))
+
+    return _root_call(comm, draw)
+
+
+def _title_strip(text: str, width_px: int, height_px: int) -> np.ndarray:
+    """An RGBA float image ``height_px x width_px``: ``text`` on white, left-aligned."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dpi = 100
+    fig = plt.figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    try:
+        fig.patch.set_facecolor("white")
+        fig.text(0.01, 0.5, text, va="center", ha="left", fontweight="bold",
+                 fontsize=0.45 * height_px * 72 / dpi)
+        fig.canvas.draw()
+        strip = np.asarray(fig.canvas.buffer_rgba(), dtype=np.float32) / 255.0
+    finally:
+        plt.close(fig)
+    out = np.ones((height_px, width_px, 4), np.float32)  # exact size (figsize rounding)
+    h, w = min(height_px, strip.shape[0]), min(width_px, strip.shape[1])
+    out[:h, :w] = strip[:h, :w]
+    return out
+
+
+def stacked_png(images: Sequence[Path | str], path: Path | str,
+                titles: Sequence[str] | None = None, title_px: int = 36,
+                comm: MPI.Comm | None = None) -> Path:
+    """Stack PNGs top to bottom (left-aligned, white padding), each under its title strip.
+
+    The images keep their pixels (no resampling), so the result is exactly
+    ``sum(h_i) + len(images) * title_px`` pixels high (``title_px`` = 0 without titles)
+    and ``max(w_i)`` wide.
+
+    Args:
+        images: PNG files.
+        path: Output PNG (atomic).
+        titles: One title per image (e.g. the case name); None: no title strips.
+        title_px: Height of each title strip [px].
+        comm: If given, rank 0 draws and all ranks return the path.
+    """
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"{len(titles)} titles for {len(images)} images")
+
+    def draw() -> Path:
+        import matplotlib.image as mpimg
+
+        arrays = []
+        for im in images:
+            a = mpimg.imread(str(im))
+            if a.dtype != np.float32 and a.dtype != np.float64:
+                a = a.astype(np.float32) / 255.0
+            if a.ndim == 2:
+                a = np.repeat(a[..., None], 3, axis=2)
+            if a.shape[2] == 3:
+                a = np.concatenate([a, np.ones(a.shape[:2] + (1,), a.dtype)], axis=2)
+            arrays.append(a.astype(np.float32))
+        w = max(a.shape[1] for a in arrays)
+        rows = []
+        for k, a in enumerate(arrays):
+            if titles is not None:
+                rows.append(_title_strip(str(titles[k]), w, title_px))
+            rows.append(np.concatenate([a, np.ones((a.shape[0], w - a.shape[1], 4),
+                                                   np.float32)], axis=1))
+        montage = np.concatenate(rows, axis=0)
         return _atomic_png(path, lambda tmp: mpimg.imsave(tmp, montage, format="png"))
 
     return _root_call(comm, draw)

@@ -135,8 +135,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ConfigError("dir", "a study directory with manifest.json", str(args.dir))
     try:
         from studies.report import write_report
+        from studies.schema import load_report_config
     except ImportError as err:
         raise ConfigError("report", "the studies.report module", str(err)) from None
+    load_report_config(args.dir)  # on every rank: an invalid [report] fails everywhere
     if MPI.COMM_WORLD.rank == 0:
         for p in write_report(args.dir) or []:
             _out(str(p))

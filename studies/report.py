@@ -8,8 +8,14 @@ and writes, atomically, next to them:
 
 - ``comparison.csv`` / ``comparison.md``: one row per case (status, every metric of its
   ``summary.json`` -- metric keys carry their unit, e.g. ``voltage_drop_V`` --, wall time);
+- ``sampled_<csv>.csv`` / ``.md``: with ``[report] sample_times_s`` in study.toml, each CSV
+  time series (first column ``time_s``) of the cases sampled at those times (linear
+  interpolation, blank after a case's end) plus the end values (:mod:`studies.compare`);
 - ``report_figures/<csv>__<column>.png``: overlay line plots of each CSV that cases wrote
   (first column on x), one line per case, units on both axes;
+- ``report_figures/montage__<png>[__<sweep point>].png`` (``[report] montage``, default
+  on): every PNG name that two or more cases wrote, the cases' images stacked with the
+  case names as titles, one image per sweep point;
 - ``report.md`` (figures linked relatively) and ``report.html`` (self-contained: figures
   embedded as base64).
 
@@ -21,7 +27,6 @@ import DOLFINx/petsc4py (PETSc's initialisation is collective and would deadlock
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import json
 import math
@@ -31,49 +36,17 @@ from typing import Any
 
 from fem.fileio import atomic_write_text, format_csv_value
 from fem.log import get_logger
+from studies.compare import SampledTable, montages, sampled_md, write_sampled
+from studies.schema import load_report_config
+from studies.tables import axis_label, html_table, md_table, read_csv, unit_of
+
+__all__ = ["axis_label", "collect", "comparison_rows", "overlay_plots", "unit_of",
+           "write_report"]
 
 log = get_logger("report")
 
 FIGURES_DIR = "report_figures"
 MAX_COLUMNS_PER_CSV = 8  # overlay plots per CSV file (the first columns after x)
-_UNITS = {  # suffix token -> printed unit
-    "um": "um", "nm": "nm", "mm": "mm", "m": "m", "cm": "cm", "s": "s", "h": "h", "min": "min",
-    "V": "V", "mV": "mV", "A": "A", "mA": "mA", "K": "K", "C": "degC", "Pa": "Pa", "MPa": "MPa",
-    "GPa": "GPa", "J": "J", "W": "W", "S": "S", "mS": "mS", "F": "F", "mol": "mol",
-    "m2": "m^2", "m3": "m^3", "cm2": "cm^2", "cm3": "cm^3", "um2": "um^2", "um3": "um^3",
-    "pct": "%", "percent": "%", "1": "1", "dimensionless": "1", "Ohm": "Ohm",
-}
-
-
-def unit_of(column: str) -> tuple[str, str]:
-    """Split a unit-carrying name: ``c_Li_mol_per_m3`` -> ``("c_Li", "mol/m^3")``.
-
-    The unit is the longest run of trailing ``_``-separated tokens that are units of
-    :data:`_UNITS` or ``per`` (``li_flux_mol_per_m2_s`` -> ``mol/(m^2 s)``); the first
-    token always stays in the name.  Returns ``(column, "-")`` if no unit is named.
-    """
-    tokens = column.split("_")
-    j = len(tokens)
-    while j > 1 and (tokens[j - 1] in _UNITS or tokens[j - 1] == "per"):
-        j -= 1
-    unit = tokens[j:]
-    if not unit or unit[-1] == "per" or unit.count("per") > 1:
-        return column, "-"
-    name = "_".join(tokens[:j])
-    if "per" not in unit:
-        return name, " ".join(_UNITS[t] for t in unit)
-    k = unit.index("per")
-    num = " ".join(_UNITS[t] for t in unit[:k]) or "1"
-    den = " ".join(_UNITS[t] for t in unit[k + 1:])
-    return name, f"{num}/({den})" if k + 2 < len(unit) else f"{num}/{den}"
-
-
-def axis_label(column: str) -> str:
-    """``"c_Li [mol/m^3]"`` from ``c_Li_mol_per_m3``; ``"xi [-]"`` when no unit is named."""
-    name, unit = unit_of(column)
-    return f"{name} [{unit}]"
-
-
 # -- reading the study directory ----------------------------------------------------------
 def _read_json(path: Path) -> Any:
     try:
@@ -81,24 +54,6 @@ def _read_json(path: Path) -> Any:
     except (OSError, ValueError) as err:
         log.warning("cannot read %s: %s", path, err)
         return None
-
-
-def _read_csv(path: Path) -> tuple[list[str], list[list[float]]]:
-    """Header and numeric columns (non-numbers become NaN)."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        return [], []
-    header, body = rows[0], rows[1:]
-
-    def num(v: str) -> float:
-        try:
-            return float(v)
-        except ValueError:
-            return math.nan
-
-    cols = [[num(r[j]) if j < len(r) else math.nan for r in body] for j in range(len(header))]
-    return header, cols
 
 
 def collect(study_dir: Path) -> dict[str, Any]:
@@ -158,35 +113,25 @@ def comparison_rows(cases: list[dict[str, Any]]) -> tuple[list[str], list[list[A
     return cols, rows
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
-
-
-def _md_table(cols: list[str], rows: list[list[Any]]) -> str:
-    esc = [c.replace("|", "\\|") for c in cols]
-    lines = ["| " + " | ".join(esc) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_fmt(v).replace("|", "\\|").replace("\n", " ") for v in r)
-              + " |" for r in rows]
-    return "\n".join(lines) + "\n"
-
-
-def overlay_plots(data: dict[str, Any]) -> list[tuple[str, Path]]:
-    """Line plots of every CSV name over the cases that wrote it: (caption, png) pairs."""
-    from fem.plotting import line_plot_png
-
-    by_name: dict[str, list[tuple[str, Path]]] = {}
+def csv_tables(data: dict[str, Any]) -> dict[str, dict[str, tuple[list[str], list[list[float]]]]]:
+    """CSV name -> {case: (header, columns)} over the completed cases, in case order."""
+    by_name: dict[str, dict[str, tuple[list[str], list[list[float]]]]] = {}
     for c in data["cases"]:
         if c["status"] == "done":
             for p in c["csvs"]:
-                by_name.setdefault(p.stem, []).append((c["name"], p))
+                by_name.setdefault(p.stem, {})[c["name"]] = read_csv(p)
+    return dict(sorted(by_name.items()))
+
+
+def overlay_plots(data: dict[str, Any], by_stem: dict[str, Any] | None = None
+                  ) -> list[tuple[str, Path]]:
+    """Line plots of every CSV name over the cases that wrote it: (caption, png) pairs
+    (``by_stem``: :func:`csv_tables` of ``data`` if already read)."""
+    from fem.plotting import line_plot_png
+
     figdir = data["dir"] / FIGURES_DIR
     figures = []
-    for stem, files in sorted(by_name.items()):
-        tables = {case: _read_csv(p) for case, p in files}
+    for stem, tables in (by_stem if by_stem is not None else csv_tables(data)).items():
         header = next(iter(tables.values()))[0]
         if len(header) < 2:
             continue
@@ -208,6 +153,13 @@ def overlay_plots(data: dict[str, Any]) -> list[tuple[str, Path]]:
     return figures
 
 
+def _shots(data: dict[str, Any], shown: list[tuple[str, Path, list[Path]]]
+           ) -> list[tuple[dict[str, Any], Path]]:
+    """Case PNGs that no montage shows."""
+    in_montage = {p for _, _, items in shown for p in items}
+    return [(c, p) for c in data["cases"] for p in c["pngs"] if p not in in_montage]
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
@@ -222,7 +174,8 @@ def _diag_rows(diags: dict[str, Any]) -> list[list[Any]]:
 
 
 def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
-              figures: list[tuple[str, Path]]) -> str:
+              figures: list[tuple[str, Path]], sampled: list[SampledTable],
+              shown: list[tuple[str, Path, list[Path]]]) -> str:
     d = data["dir"]
     parts = [f"# Study report: {data['study']}\n",
              f"Study directory: `{d}`. Cases: {len(data['cases'])} "
@@ -235,15 +188,23 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
         parts.append("")
     parts += ["## Comparison of the cases\n",
               "Metric names carry their unit (`_V` volts, `_s` seconds, `_um` micrometres, "
-              "`_mol_per_m3` ...).\n", _md_table(*table)]
+              "`_mol_per_m3` ...).\n", md_table(*table)]
+    if sampled:
+        parts.append("## Time-sampled series (`[report] sample_times_s`)\n")
+        parts += [f"From `sampled_{t.stem}.csv` (linear interpolation in `time_s`).\n\n"
+                  + sampled_md(t) for t in sampled]
+    if shown:
+        parts.append("## Snapshots side by side (per sweep point, top to bottom)\n")
+        parts += [f"![{cap}]({p.relative_to(d).as_posix()})\n\n*{cap}*\n"
+                  for cap, p, _ in shown]
     diag = _diag_rows(data["diagnostics"])
     if diag:
         parts += ["## Diagnostics (before solving)\n",
-                  _md_table(["case", "diagnostic", "value", "unit", "level", "message"], diag)]
+                  md_table(["case", "diagnostic", "value", "unit", "level", "message"], diag)]
     if figures:
         parts.append("## Line plots (CSV series, one line per case)\n")
         parts += [f"![{cap}]({p.relative_to(d).as_posix()})\n\n*{cap}*\n" for cap, p in figures]
-    shots = [(c, p) for c in data["cases"] for p in c["pngs"]]
+    shots = _shots(data, shown)
     if shots:
         parts.append("## Field snapshots (written by the cases)\n")
         parts += [f"![{c['name']}: {p.stem}]({p.relative_to(d).as_posix()})\n\n"
@@ -259,16 +220,6 @@ def _img_tag(p: Path, alt: str) -> str:
             f"<figcaption>{html.escape(alt)}</figcaption></figure>")
 
 
-def _html_table(cols: list[str], rows: list[list[Any]], level_col: int | None = None) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = []
-    for r in rows:
-        cls = f' class="{html.escape(str(r[level_col]))}"' if level_col is not None else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in r)
-                    + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
 _CSS = ("body{font-family:sans-serif;margin:2em;max-width:1400px}"
         "table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;"
         "padding:3px 6px;text-align:left}th{background:#eee}tr.warn{background:#fff4d6}"
@@ -277,7 +228,8 @@ _CSS = ("body{font-family:sans-serif;margin:2em;max-width:1400px}"
 
 
 def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
-          figures: list[tuple[str, Path]]) -> str:
+          figures: list[tuple[str, Path]], sampled: list[SampledTable],
+          shown: list[tuple[str, Path, list[Path]]]) -> str:
     esc = html.escape
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(data['study'])}"
              f"</title><style>{_CSS}</style></head><body>",
@@ -292,16 +244,25 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     parts += ["<h2>Comparison of the cases</h2>",
               "<p>Metric names carry their unit (<code>_V</code> volts, <code>_s</code> "
               "seconds, <code>_um</code> micrometres, ...).</p>",
-              _html_table(*table, level_col=1)]
+              html_table(*table, level_col=1)]
+    if sampled:
+        parts.append("<h2>Time-sampled series (<code>[report] sample_times_s</code>)</h2>")
+        for t in sampled:
+            for j, col in enumerate(t.columns):
+                parts += [f"<h3>{esc(t.stem)}.csv: {esc(axis_label(col))} (blank: after the "
+                          "case's end)</h3>", html_table(*t.column_table(j))]
+    if shown:
+        parts.append("<h2>Snapshots side by side (per sweep point, top to bottom)</h2>")
+        parts += [_img_tag(p, cap) for cap, p, _ in shown]
     diag = _diag_rows(data["diagnostics"])
     if diag:
         parts += ["<h2>Diagnostics (before solving)</h2>",
-                  _html_table(["case", "diagnostic", "value", "unit", "level", "message"],
-                              diag, level_col=4)]
+                  html_table(["case", "diagnostic", "value", "unit", "level", "message"],
+                             diag, level_col=4)]
     if figures:
         parts.append("<h2>Line plots (CSV series, one line per case)</h2>")
         parts += [_img_tag(p, cap) for cap, p in figures]
-    shots = [(c, p) for c in data["cases"] for p in c["pngs"]]
+    shots = _shots(data, shown)
     if shots:
         parts.append("<h2>Field snapshots (written by the cases)</h2>")
         parts += [_img_tag(p, f"{c['name']}: {p.name}") for c, p in shots]
@@ -311,7 +272,8 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
 
 
 def write_report(study_dir: Path | str) -> tuple[Path, Path]:
-    """Write ``report.md``, ``report.html``, ``comparison.csv``/``.md`` and line plots.
+    """Write ``report.md``, ``report.html``, ``comparison.csv``/``.md``, the sampled
+    tables, line plots and montages.
 
     Args:
         study_dir: A study directory (``manifest.json``, ``study.toml``, ``cases/``).
@@ -319,18 +281,29 @@ def write_report(study_dir: Path | str) -> tuple[Path, Path]:
     Returns:
         ``(report.md, report.html)``. Report files are derived data: they are replaced
         on every call (atomically).
+
+    Raises:
+        FileNotFoundError: ``study_dir`` is not a directory.
+        ConfigError: an invalid ``[report]`` table in its study.toml (before any writing).
     """
     d = Path(study_dir)
     if not d.is_dir():
         raise FileNotFoundError(f"{d} is not a study directory")
+    cfg = load_report_config(d)
     data = collect(d)
     cols, rows = comparison_rows(data["cases"])
     atomic_write_text(d / "comparison.csv", "\n".join(
         [",".join(cols)] + [",".join(format_csv_value(v) for v in r) for r in rows]) + "\n")
-    atomic_write_text(d / "comparison.md", _md_table(cols, rows))
-    figures = overlay_plots(data)
-    md = atomic_write_text(d / "report.md", _markdown(data, (cols, rows), figures))
-    page = atomic_write_text(d / "report.html", _html(data, (cols, rows), figures))
-    log.info("wrote %s and %s (%d cases, %d line plots)", md, page, len(data["cases"]),
-             len(figures))
+    atomic_write_text(d / "comparison.md", md_table(cols, rows))
+    by_stem = csv_tables(data)
+    sampled = write_sampled(d, by_stem, cfg)
+    figures = overlay_plots(data, by_stem)
+    shown = montages(d / FIGURES_DIR, {c["name"]: c["pngs"] for c in data["cases"]
+                                       if c["status"] == "done"}, cfg)
+    md = atomic_write_text(d / "report.md", _markdown(data, (cols, rows), figures, sampled,
+                                                      shown))
+    page = atomic_write_text(d / "report.html", _html(data, (cols, rows), figures, sampled,
+                                                      shown))
+    log.info("wrote %s and %s (%d cases, %d sampled tables, %d line plots, %d montages)",
+             md, page, len(data["cases"]), len(sampled), len(figures), len(shown))
     return md, page

@@ -6,6 +6,7 @@ Shape (all sections but ``[study]`` and ``[[cases]]`` optional)::
     [defaults]              any case field, deep-merged into every case
     [[cases]]               name, type, geometry, materials, conditions, physics, solver, output
     [[sweeps]]              mode = "product" | "zip", cases = [...], values = {"a.b" = [...]}
+    [report]                sample_times_s, sample_columns, montage (:class:`ReportConfig`)
 
 Everything is validated before any heavy work: unknown keys, wrong types, unknown
 materials or material fields, non-positive thicknesses, a mesh size above the thinnest
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -26,14 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from fem.case import Conditions, OutputConfig, SolverConfig
-from fem.config import ConfigError, parse, to_dict
+from fem.config import ConfigError, parse, require, to_dict
 from fem.material_library import MATERIALS
 from fem.materials import Material, MaterialError
 from geometries.spec import GeometryConfig, region_names
 from studies import registry
 from studies.sweeps import CASE_FIELDS, apply_overrides, deep_merge, expand
 
-TOP_KEYS = ("study", "defaults", "cases", "sweeps")
+TOP_KEYS = ("study", "defaults", "cases", "sweeps", "report")
 STUDY_KEYS = ("name", "type", "description")
 CASE_KEYS = ("name", *CASE_FIELDS, "sweep_values")
 CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -90,9 +93,53 @@ class Case:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.+-]*$")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """The ``[report]`` table: what ``csefem report`` adds to the comparison table.
+
+    Attributes:
+        sample_times_s: Times [s] at which the cases' CSV series with a ``time_s`` first
+            column are sampled (linear interpolation; blank after a case's end; the end
+            value is always added). Empty: no sampled tables.
+        sample_columns: The CSV columns to sample; None: every numeric column of each
+            CSV (the first :data:`studies.report.MAX_SAMPLED_COLUMNS`).
+        montage: For every PNG name that two or more cases wrote, one image with the
+            cases' PNGs stacked, per sweep point (the case name after the first ``__``).
+    """
+
+    sample_times_s: list[float] = field(default_factory=list)
+    sample_columns: list[str] | None = None
+    montage: bool = True
+
+    def __post_init__(self) -> None:
+        times = self.sample_times_s
+        for i, t in enumerate(times):
+            require(math.isfinite(t) and t >= 0.0, f"sample_times_s[{i}]",
+                    "a finite time >= 0 s", t)
+        require(all(b > a for a, b in itertools.pairwise(times)), "sample_times_s",
+                "strictly increasing times [s]", times)
+        cols = self.sample_columns
+        if cols is not None:
+            require(len(cols) > 0, "sample_columns", "a non-empty list of CSV column names "
+                    "(leave it out for all numeric columns)", cols)
+            for i, c in enumerate(cols):
+                require(bool(COLUMN_NAME.match(c)), f"sample_columns[{i}]",
+                        "a CSV column name (letters, digits, '_')", c)
+            require(len(set(cols)) == len(cols), "sample_columns", "unique column names",
+                    cols)
+
+
+def parse_report(raw: Any, where: str = "report") -> ReportConfig:
+    """Validate a ``[report]`` table (absent/None: the defaults)."""
+    return ReportConfig() if raw is None else parse(ReportConfig, raw, where)
+
+
 @dataclass(frozen=True)
 class Study:
-    """A parsed study: its cases in file order (sweeps expanded)."""
+    """A parsed study: its cases in file order (sweeps expanded) and its report settings."""
 
     name: str
     type: str | None
@@ -100,6 +147,7 @@ class Study:
     cases: list[Case]
     source_text: str = ""
     path: Path | None = None
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def case(self, name: str) -> Case:
         for c in self.cases:
@@ -108,9 +156,15 @@ class Study:
         raise KeyError(f"no case '{name}', expected one of {[c.name for c in self.cases]}")
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved study (no defaults, no sweeps): loads back to the same cases."""
+        """The resolved study (no defaults, no sweeps): loads back to the same cases.
+
+        ``[report]`` is kept (``csefem report DIR`` reads it from the written study.toml);
+        it is not part of any case's :meth:`Case.config_hash`, so changing only the
+        report settings never invalidates finished cases.
+        """
         head = prune({"name": self.name, "type": self.type, "description": self.description})
-        return {"study": head, "cases": [c.to_dict() for c in self.cases]}
+        return {"study": head, "report": prune(to_dict(self.report)),
+                "cases": [c.to_dict() for c in self.cases]}
 
     def resolved_toml(self) -> str:
         """The resolved study as TOML text (what the runner writes as ``study.toml``)."""
@@ -209,6 +263,7 @@ def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = 
     description = head.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("study.description", "a string", description)
+    report = parse_report(raw.get("report"))
     defaults = _check_keys(raw.get("defaults", {}), CASE_FIELDS, "defaults")
     cases_raw = raw.get("cases")
     if not isinstance(cases_raw, list) or not cases_raw:
@@ -229,7 +284,7 @@ def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = 
     _unique([c["name"] for c in expanded], "expanded case [{}] name")
     cases = [parse_case(c, i, study_type) for i, c in enumerate(expanded)]
     return Study(name=name, type=study_type, description=description, cases=cases,
-                 source_text=source_text, path=path)
+                 source_text=source_text, path=path, report=report)
 
 
 def _unique(names: list[str], where: str) -> None:
@@ -248,6 +303,23 @@ def load_study_text(text: str, overrides: list[str] | tuple[str, ...] = (),
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(path or "study"), "valid TOML", str(err)) from None
     return parse_study(apply_overrides(raw, list(overrides)), source_text=text, path=path)
+
+
+def load_report_config(study_dir: str | Path) -> ReportConfig:
+    """The ``[report]`` table of a study directory's resolved ``study.toml`` (defaults if
+    there is no study.toml or no table). Only that table is parsed, so a report can be
+    written for a directory whose cases no longer validate against the current schema."""
+    p = Path(study_dir) / "study.toml"
+    if not p.exists():
+        return ReportConfig()
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(str(p), "a readable TOML study file", str(err)) from None
+    try:
+        return parse_report(raw.get("report"))
+    except ConfigError as err:
+        raise ConfigError(f"{p}: {err.field}", err.expected, err.value) from None
 
 
 def load_study(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Study:

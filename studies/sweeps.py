@@ -84,9 +84,10 @@ def get_dotted(table: dict[str, Any], path: list[str]) -> Any:
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """Apply ``--set key=value`` overrides to a raw study table (returns a new dict).
 
-    Keys: ``study.<field>``, ``defaults.<dotted>``, ``cases.<name>.<dotted>`` (a base case
-    by name; ``cases.*.<dotted>`` sets it in every case), ``sweeps.<index>.<field>`` and
-    ``sweeps.<index>.values.<dotted key>`` (the rest of the key is one swept key).
+    Keys: ``study.<field>``, ``report.<field>``, ``defaults.<dotted>``,
+    ``cases.<name>.<dotted>`` (a base case by name; ``cases.*.<dotted>`` sets it in every
+    case), ``sweeps.<index>.<field>`` and ``sweeps.<index>.values.<dotted key>`` (the rest
+    of the key is one swept key).
     """
     out = copy.deepcopy(raw)
     for item in overrides:
@@ -96,7 +97,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
         value = parse_literal(text)
         parts = key.split(".")
         root = parts[0]
-        if root in ("study", "defaults") and len(parts) > 1:
+        if root in ("study", "defaults", "report") and len(parts) > 1:
             set_dotted(out.setdefault(root, {}), parts[1:], value, root)
         elif root == "cases" and len(parts) > 2:
             cases = [c for c in out.get("cases", []) if isinstance(c, dict)]
@@ -122,7 +123,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
                 set_dotted(sweeps[idx], parts[2:], value, f"sweeps[{idx}]")
         else:
             raise ConfigError(f"--set {key}", "a key study.<field>, defaults.<field>, "
-                              "cases.<name>.<field> or sweeps.<index>.<field>", key)
+                              "cases.<name>.<field>, sweeps.<index>.<field> or "
+                              "report.<field>", key)
     return out
 
 

@@ -1,7 +1,9 @@
 """Figures (fem.plotting) and the study report (studies.report).
 
 The field-snapshot tests are collective (serial and ``mpiexec -n 2``); the report is
-plain file I/O done on rank 0 (as the runner does), its checks broadcast.
+plain file I/O done on rank 0 (as the runner does), its checks broadcast. The ``[report]``
+tests (time-sampled tables, montages, settings) fabricate case directories (no solve) in
+each rank's own tmp_path, except the CLI test, which shares one directory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 
 import numpy as np
 import pytest
+from mpi4py import MPI
 
 from fem.output import CaseOutput
 from fem.plotting import gather_p1, line_plot_png, render_field_png, side_by_side_png
@@ -201,10 +204,11 @@ def test_report_of_a_study(comm, shared_tmp):
     assert r["table"] == [("PEO", "done", "0.01", "0.5", ""), ("PLM", "done", "0.02", "0.5", ""),
                           ("PEO_MOF", "failed", "", "", "RuntimeError: SNES diverged (reason -3)")]
     assert r["columns"][:2] == ["case", "status"] and "wall_time_s" in r["columns"]
-    # 2 overlay plots of profile_axis (c_Li, phi), 1 of dendrite, + 2 case snapshots
-    assert r["figures"] == ["dendrite__tip_height_um.png", "profile_axis__c_Li_mol_per_m3.png",
-                            "profile_axis__phi_V.png"]
-    assert r["n_links"] == 5 and r["n_imgs"] == 5 and r["links_exist"] and r["embedded"]
+    # 2 overlay plots of profile_axis (c_Li, phi), 1 of dendrite, + the 2 case snapshots
+    # (c_Li.png of PEO and PLM) stacked in one montage (no sweep point: all cases together)
+    assert r["figures"] == ["dendrite__tip_height_um.png", "montage__c_Li.png",
+                            "profile_axis__c_Li_mol_per_m3.png", "profile_axis__phi_V.png"]
+    assert r["n_links"] == 4 and r["n_imgs"] == 4 and r["links_exist"] and r["embedded"]
     assert r["failed_listed"] and r["diag"] and r["toml"] and r["units"]
     again = on_root(comm, lambda: [str(p.name) for p in write_report(root)])
     assert again == ["report.md", "report.html"]  # derived files are regenerated
@@ -232,3 +236,226 @@ def test_report_ignores_side_directories_of_cases(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"cases": {"PEO": {"status": "done"}}}))
     md, _ = write_report(tmp_path)
     assert "Cases: 1 (1 done)" in md.read_text() and "PEO.checkpoint" not in md.read_text()
+
+
+# -- [report]: time-sampled tables and montages (fabricated case directories) ---------------
+SAMPLE_TOML = """[study]
+name = "fake"
+
+[report]
+sample_times_s = [0.0, 15.0, 30.0, 45.0]
+sample_columns = ["tip_height_um", "deposited_volume_um2"]
+"""
+# case -> (time_s, tip_height_um, deposited_volume_um2, {png name: (height, width)})
+FAKE = {
+    "PEO__i0.2": ([0, 10, 40], [1, 2, 5], [0, 1, 7],
+                  {"xi_final.png": (20, 40), "xi_t600s.png": (10, 40)}),
+    "PEO_PE__i0.2": ([0, 20, 60], [1, 3, 4], [0, 2, 8], {"xi_final.png": (24, 50)}),
+    "PLM__i0.2": ([0, 30, 60], [1, 1.6, 2.2], [0, 3, 6],
+                  {"xi_final.png": (16, 40), "xi_t600s.png": (12, 30)}),
+    "PEO__i0.5": ([0, 60], [1, 7], [0, 12], {"xi_final.png": (20, 40)}),
+    "PLM__i0.5": ([0, 10, 20], [1, 1.5, 3], [0, 2, 4],  # stops at 20 s
+                  {"xi_final.png": (18, 44), "xi_t600s.png": (10, 40)}),
+    "PEO_PE__i0.5": ([0, 60], [1, 2], [0, 1], {"xi_final.png": (20, 40)}),  # failed
+}
+
+
+def _fake_dendrite_study(root, toml=SAMPLE_TOML):
+    """Case directories as a dendrite study leaves them (no solve): summary.json,
+    dendrite.csv (+ a non-time CSV), small PNGs of distinct colours; one case failed."""
+    import matplotlib.image as mpimg
+
+    rng = np.random.default_rng(7)
+    images = {}
+    for name, (t, tip, dep, pngs) in FAKE.items():
+        d = root / "cases" / name
+        d.mkdir(parents=True)
+        (d / "summary.json").write_text(json.dumps({"metrics": {"tip_height_um": tip[-1]}}))
+        rows = ["time_s,tip_height_um,deposited_volume_um2,interface_length_um"]
+        rows += [f"{a},{b},{c},3.0" for a, b, c in zip(t, tip, dep, strict=True)]
+        (d / "dendrite.csv").write_text("\n".join(rows) + "\n")
+        (d / "profile_axis.csv").write_text("y_um,xi\n0,1\n1,0\n")
+        for png, shape in pngs.items():
+            img = rng.uniform(0.0, 1.0, shape + (3,))
+            mpimg.imsave(d / png, img)
+            images[(name, png)] = mpimg.imread(str(d / png))[..., :3]
+    manifest = {name: {"status": "done"} for name in FAKE}
+    manifest["PEO_PE__i0.5"] = {"status": "failed", "error": "RuntimeError: diverged"}
+    (root / "manifest.json").write_text(json.dumps({"study": "fake", "cases": manifest}))
+    (root / "study.toml").write_text(toml)
+    return images
+
+
+def _read_sampled(path):
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], {r[0]: [float(v) if v else None for v in r[1:]] for r in rows[1:]}
+
+
+def test_sampled_table_interpolates_in_time_and_blanks_after_the_end(tmp_path):
+    _fake_dendrite_study(tmp_path)
+    md, page = write_report(tmp_path)
+    header, rows = _read_sampled(tmp_path / "sampled_dendrite.csv")
+    times = ["0", "15", "30", "45"]
+    assert header == ["case", *[f"tip_height_um_at_{t}s" for t in times],
+                      *[f"deposited_volume_um2_at_{t}s" for t in times],
+                      "t_end_s", "tip_height_um_end", "deposited_volume_um2_end"]
+    # linear interpolation by hand; None = blank (after the case's end); the failed case
+    # and the non-time CSV (profile_axis: first column y_um) are not sampled
+    expected = {
+        "PEO__i0.2": [1, 2.5, 4.0, None, 0, 2.0, 5.0, None, 40, 5, 7],
+        "PEO_PE__i0.2": [1, 2.5, 3.25, 3.625, 0, 1.5, 3.5, 5.75, 60, 4, 8],
+        "PLM__i0.2": [1, 1.3, 1.6, 1.9, 0, 1.5, 3.0, 4.5, 60, 2.2, 6],
+        "PEO__i0.5": [1, 2.5, 4.0, 5.5, 0, 3.0, 6.0, 9.0, 60, 7, 12],
+        "PLM__i0.5": [1, 2.25, None, None, 0, 3.0, None, None, 20, 3, 4],
+    }
+    assert list(rows) == list(expected)
+    for case, values in expected.items():
+        assert [v is None for v in rows[case]] == [v is None for v in values], case
+        got = [v for v in rows[case] if v is not None]
+        assert got == pytest.approx([v for v in values if v is not None], rel=1e-12), case
+    assert sorted(p.name for p in tmp_path.glob("sampled_*")) == ["sampled_dendrite.csv",
+                                                                   "sampled_dendrite.md"]
+    text, html_text = md.read_text(), page.read_text()
+    sampled_md = (tmp_path / "sampled_dendrite.md").read_text()
+    assert "| PLM__i0.5 | 1 | 2.25 |  |  | 3 | 20 |" in sampled_md  # blanks, end, t_end
+    assert "tip_height [um]" in sampled_md and "deposited_volume [um^2]" in sampled_md
+    order = [text.index(h) for h in ("## Comparison of the cases", "## Time-sampled series",
+                                     "## Snapshots side by side", "## Line plots")]
+    assert order == sorted(order) and sampled_md.strip() in text
+    assert "<h2>Time-sampled series" in html_text and "<td>3.625</td>" in html_text
+
+
+def test_montages_stack_the_cases_of_each_sweep_point(tmp_path):
+    import matplotlib.image as mpimg
+
+    images = _fake_dendrite_study(tmp_path)
+    md, page = write_report(tmp_path)
+    figs = tmp_path / "report_figures"
+    made = sorted(p.name for p in figs.glob("montage__*"))
+    # xi_t600s.png at i0.5 was written by one done case only (the failed case's xi_final
+    # is left out): no montage for it
+    assert made == ["montage__xi_final__i0.2.png", "montage__xi_final__i0.5.png",
+                    "montage__xi_t600s__i0.2.png"]
+    title_px = 36
+    for name, cases in (("xi_final__i0.2", ["PEO__i0.2", "PEO_PE__i0.2", "PLM__i0.2"]),
+                        ("xi_final__i0.5", ["PEO__i0.5", "PLM__i0.5"]),
+                        ("xi_t600s__i0.2", ["PEO__i0.2", "PLM__i0.2"])):
+        png = name.split("__")[0] + ".png"
+        shapes = [FAKE[c][3][png] for c in cases]
+        m = mpimg.imread(str(figs / f"montage__{name}.png"))[..., :3]
+        # one panel per case: image height + a title strip each, the widest image's width
+        assert m.shape[:2] == (sum(h for h, _ in shapes) + title_px * len(cases),
+                               max(w for _, w in shapes)), name
+        y = 0
+        for case, (h, w) in zip(cases, shapes, strict=True):  # in case order, unresampled
+            y += title_px
+            assert np.abs(m[y:y + h, :w] - images[(case, png)]).max() < 1.5 / 255, (name, case)
+            assert np.all(m[y:y + h, w:] == 1.0)  # white padding
+            y += h
+    text = md.read_text()
+    snapshots = text[text.index("## Field snapshots"):]
+    # images shown in a montage are not repeated one by one
+    assert re.findall(r"\]\(cases/([^)]+)\)", snapshots) == [
+        "PLM__i0.5/xi_t600s.png", "PEO_PE__i0.5/xi_final.png"]  # (the failed case's too)
+    assert "xi_final.png: i0.2 (3 cases, top to bottom: PEO__i0.2, PEO_PE__i0.2, PLM__i0.2)" \
+        in text and page.read_text().count("<img") == text.count("![")
+
+
+def test_report_settings_change_the_derived_files(tmp_path):
+    """Without [report] sample times or with montage = false, stale sampled tables and
+    montages of an earlier report are removed and the snapshots are shown one by one."""
+    _fake_dendrite_study(tmp_path)
+    write_report(tmp_path)
+    assert (tmp_path / "sampled_dendrite.csv").exists()
+    (tmp_path / "study.toml").write_text('[study]\nname = "fake"\n\n[report]\nmontage = false\n')
+    md, _ = write_report(tmp_path)
+    assert not list(tmp_path.glob("sampled_*")) and not list(
+        (tmp_path / "report_figures").glob("montage__*"))
+    text = md.read_text()
+    assert "Time-sampled" not in text and "side by side" not in text
+    assert text.count("xi_final.png*") == 6  # every case's snapshot, failed one included
+
+
+def test_default_columns_are_the_numeric_ones_capped():
+    from studies.compare import MAX_SAMPLED_COLUMNS, sampled_table
+
+    nan = float("nan")
+    names = ["time_s", "a_um", "blank", *[f"c{k}_V" for k in range(6)]]
+    cols = [[0.0, 10.0], [0.0, 1.0], [nan, nan], *[[k, 2.0 * k] for k in range(6)]]
+    t = sampled_table("x", {"A": (names, cols)}, [5.0], None)
+    assert t.columns == ["a_um", "c0_V", "c1_V", "c2_V"] and MAX_SAMPLED_COLUMNS == 4
+    assert [v[0] for v in t.rows[0][1]] == [0.5, 0.0, 1.5, 3.0]
+    assert sampled_table("x", {"A": (["y_um", "a"], [[0.0], [1.0]])}, [0.0], None) is None
+
+
+MINI = """
+[study]
+name = "mini"
+type = "mesh"
+
+[[cases]]
+name = "PEO"
+[cases.geometry]
+width_um = 20.0
+mesh = {size_um = 5.0}
+layers = [{material = "PEO", thickness_um = 20.0}]
+"""
+
+
+@pytest.mark.parametrize("table,message", [
+    ("sample_time_s = [1.0]", "report.sample_time_s: expected a known key"),
+    ('sample_times_s = "0, 300"', "report.sample_times_s: expected a list of a number"),
+    ('sample_times_s = [0.0, "a"]', "report.sample_times_s[1]: expected a number"),
+    ("sample_times_s = [300.0, 0.0]", "report.sample_times_s: expected strictly increasing"),
+    ("sample_times_s = [-1.0]", "report.sample_times_s[0]: expected a finite time >= 0 s"),
+    ("sample_columns = []", "report.sample_columns: expected a non-empty list"),
+    ("sample_columns = [1]", "report.sample_columns[0]: expected a string"),
+    ('sample_columns = ["a b"]', "report.sample_columns[0]: expected a CSV column name"),
+    ('montage = "yes"', "report.montage: expected true or false"),
+    ("montage = 1", "report.montage: expected true or false"),
+])
+def test_bad_report_tables_are_rejected_with_the_field(table, message):
+    from fem.config import ConfigError
+    from studies.schema import load_study_text
+
+    with pytest.raises(ConfigError) as info:
+        load_study_text(MINI + "\n[report]\n" + table + "\n")
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_report_table_round_trips_outside_the_case_hashes():
+    from studies.schema import ReportConfig, load_study_text
+
+    plain = load_study_text(MINI)
+    study = load_study_text(MINI + '\n[report]\nsample_times_s = [0, 300]\nmontage = false\n')
+    assert study.report == ReportConfig(sample_times_s=[0.0, 300.0], montage=False)
+    assert plain.report == ReportConfig()
+    again = load_study_text(study.resolved_toml())  # what the runner writes as study.toml
+    assert again.report == study.report and again.cases == study.cases
+    # changing only [report] keeps every case's hash: finished cases are not rerun
+    assert [c.config_hash() for c in study.cases] == [c.config_hash() for c in plain.cases]
+    over = load_study_text(MINI, ['report.sample_columns=["tip_height_um"]'])
+    assert over.report.sample_columns == ["tip_height_um"]
+
+
+def test_bad_report_table_in_a_study_directory(shared_tmp, capsys):
+    """``csefem report DIR`` refuses an invalid [report] of DIR/study.toml on every rank,
+    naming the field, before writing anything."""
+    from fem.config import ConfigError
+    from studies.cli import main
+
+    root = shared_tmp / "bad"
+    if MPI.COMM_WORLD.rank == 0:
+        root.mkdir()
+        (root / "manifest.json").write_text(json.dumps({"study": "x", "cases": {}}))
+        (root / "study.toml").write_text('[report]\nsample_times_s = [0, "a"]\n')
+    MPI.COMM_WORLD.Barrier()
+    with pytest.raises(SystemExit) as info:
+        main(["report", str(root)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert ("report.sample_times_s[1]: expected a number" in err) == (MPI.COMM_WORLD.rank == 0), err
+    assert not (root / "report.md").exists()
+    with pytest.raises(ConfigError, match=r"study\.toml: report\.sample_times_s\[1\]"):
+        write_report(root)

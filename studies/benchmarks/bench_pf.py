@@ -7,7 +7,9 @@ run is a fresh ``csefem run`` process under the venv's ``mpiexec`` (JIT cache wa
 short study runs once first). Recorded per case from its ``summary.json``: dofs, accepted
 and rejected steps, Newton iterations (of the final solve of each step; galvanostatic steps
 solve 1-3 times), simulated time, wall time of the run and steps per second; per study the
-total wall time. The full run also writes the cross-case comparison (fem.phasefield.compare).
+total wall time. The full run also writes the study report (``studies.report``: its
+``[report]`` table samples tip height and deposited Li at 0, 300, ..., 1200 s into
+``sampled_dendrite.md``, which is appended to the results file).
 
 Usage::
 
@@ -112,11 +114,12 @@ def main(argv: list[str] | None = None) -> int:
             out = args.full_out or tmp / "full"
             records.append(run_study(full, out, 2, ["--ranks-per-case", "1"], args.timeout))
             sys.stdout.write(json.dumps(records[-1]) + "\n")
-            from fem.phasefield.compare import write_comparison
+            from studies.report import write_report
 
-            write_comparison(out, [0.0, 300.0, 600.0, 900.0, 1200.0])
-            comp = (out / "dendrite_comparison.md").read_text()
-            records[-1]["comparison_md"] = comp
+            write_report(out)  # the study's [report]: sampled tables, montages, line plots
+            sampled = out / "sampled_dendrite.md"
+            if sampled.exists():
+                records[-1]["comparison_md"] = sampled.read_text()
         elif args.out.with_suffix(".json").exists():  # keep the last full-study record
             old = json.loads(args.out.with_suffix(".json").read_text())["records"]
             records += [r for r in old if r["study"] == full.stem]
