@@ -126,33 +126,6 @@ def test_reuss_moduli():
     assert abs(mu - 2 / (1 / LI[1] + 1 / PEO[1])) < 1e-12 * mu
 
 
-@pytest.mark.parametrize("interpolation", ["h", "linear", "reuss"])
-def test_elastic_driving_force_is_the_derivative(interpolation):
-    """M1: d f_el/d xi by ufl.diff through every C(xi) (Taylor remainder O(e^2), P6)."""
-    from fem.phasefield.energy import elastic_driving_force, elastic_energy
-
-    b = rectangle_bundle(MPI.COMM_WORLD, 2.0, 2.0, 6, 6)
-    V = fem.functionspace(b.mesh, ("Lagrange", 2))
-    U = fem.functionspace(b.mesh, ("Lagrange", 2, (2,)))
-    xi, v, u = fem.Function(V), fem.Function(V), fem.Function(U)
-    xi.interpolate(lambda p: 0.5 + 0.3 * np.sin(2 * p[0]) * np.cos(1.5 * p[1]))
-    v.interpolate(lambda p: np.cos(p[0] + 2 * p[1]) * p[0])
-    u.interpolate(lambda p: np.vstack([0.01 * p[1] ** 2, -0.02 * p[0] * p[1]]))
-    model = ElasticModel(LI, PEO, eigenstrain=EPS, interpolation=interpolation)
-    dx = ufl.dx(domain=b.mesh, metadata={"quadrature_degree": 8})
-    comm = b.mesh.comm
-
-    def total(form):
-        return comm.allreduce(fem.assemble_scalar(fem.form(form)), op=MPI.SUM)
-
-    f0 = total(elastic_energy(u, xi, model) * dx)
-    df = total(elastic_driving_force(u, xi, model) * v * dx)
-    eps = [1e-1, 1e-2, 1e-3]
-    rem = [abs(total(elastic_energy(u, xi + e * v, model) * dx) - f0 - e * df) for e in eps]
-    rates = np.diff(np.log(rem)) / np.diff(np.log(eps))
-    assert np.all(rates > 1.9), rates
-
-
 def test_mechanics_config_rejects_unknown_coupling():
     from fem.config import ConfigError
 
