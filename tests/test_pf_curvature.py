@@ -18,7 +18,7 @@ from mpi4py import MPI
 
 from dolfinx import fem
 from dolfinx.io import gmsh as gmshio
-from fem.phasefield.domain import _bundle, rectangle_bundle
+from fem.phasefield.domain import marked_bundle, rectangle_bundle
 from fem.phasefield.energy import double_well, gradient_energy
 from fem.phasefield.initial import tanh_profile
 from fem.phasefield.params import ScaledModel
@@ -52,7 +52,7 @@ def gmsh_bundle(make_surface, size, markers, width, height):
     msh = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=2).mesh
     if comm.rank == 0:
         gmsh.finalize()
-    return _bundle(msh, markers, "PEO", width, height)
+    return marked_bundle(msh, markers, "PEO", width, height)
 
 
 def frozen_problem(bundle, model, xi0, xi_bcs=()):

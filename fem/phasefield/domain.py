@@ -34,8 +34,10 @@ def _tag_boundaries(msh: dmesh.Mesh, markers: dict[str, callable]) -> dmesh.Mesh
     return ft
 
 
-def _bundle(msh: dmesh.Mesh, markers: dict, material: str, width: float, height: float
-            ) -> MeshBundle:
+def marked_bundle(msh: dmesh.Mesh, markers: dict, material: str, width: float, height: float
+                  ) -> MeshBundle:
+    """A one-region bundle of ``msh`` whose named boundaries are found by ``markers``
+    (name -> x -> bool; tags from ``BOUNDARY_TAGS``)."""
     tdim = msh.topology.dim
     n_cells = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
     ct = dmesh.meshtags(msh, tdim, np.arange(n_cells, dtype=np.int32),
@@ -60,7 +62,7 @@ def rectangle_bundle(comm: MPI.Comm, width_um: float, height_um: float, nx: int,
                "cathode": lambda x: np.isclose(x[1], height_um, atol=tol),
                "left": lambda x: np.isclose(x[0], 0.0, atol=tol),
                "right": lambda x: np.isclose(x[0], width_um, atol=tol)}
-    return _bundle(msh, markers, material, width_um, height_um)
+    return marked_bundle(msh, markers, material, width_um, height_um)
 
 
 def interval_bundle(comm: MPI.Comm, length_um: float, n: int, material: str = "PEO",
@@ -70,7 +72,7 @@ def interval_bundle(comm: MPI.Comm, length_um: float, n: int, material: str = "P
     tol = 1e-10 * max(1.0, abs(x0_um) + length_um)
     markers = {"anode": lambda x: np.isclose(x[0], x0_um, atol=tol),
                "cathode": lambda x: np.isclose(x[0], x0_um + length_um, atol=tol)}
-    return _bundle(msh, markers, material, 0.0, length_um)
+    return marked_bundle(msh, markers, material, 0.0, length_um)
 
 
 def growth_coordinate(x: np.ndarray | object, gdim: int):
