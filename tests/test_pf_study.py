@@ -8,6 +8,7 @@ validation and diagnostics. Serial and under ``mpiexec -n 2``.
 import csv
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -66,20 +67,34 @@ def test_short_study_outputs_and_metrics(short_run):
     assert 0 < peo["max_von_mises_MPa"] < 100  # eigenstrain 0.01 of deposited Li only
 
 
+def xdmf_times(out, case):
+    """Time values of the field series ``fields.xdmf`` of a case, one entry per function
+    written (read on rank 0)."""
+    text = (Path(out) / "cases" / case / "fields.xdmf").read_text()
+    return [float(v) for v in re.findall(r'<Time Value="([^"]+)"', text)]
+
+
 def test_runner_resumes_from_checkpoint(short_run, shared_tmp):
-    """Stop PLM after 12 steps (checkpoint), rerun with the full config: same end state."""
+    """Stop PLM after 30 steps (checkpoint), rerun with the full config: same end state,
+    and the same field series (the outputs before the checkpoint are rewritten from their
+    kept states: a restart loses no output)."""
     _, ref_out = short_run
     comm = MPI.COMM_WORLD
     out = shared_tmp / "resume"
-    cut = load_study(SHORT, ["cases.PLM.physics.max_steps=12"])
+    cut = load_study(SHORT, ["cases.PLM.physics.max_steps=30"])
     assert run_study(cut, out, comm, cases=["PLM"], report=False) == 0
     part = metrics(out, "PLM")
-    assert part["stop_reason"] == "max_steps" and part["steps"] == 12
+    assert part["stop_reason"] == "max_steps" and part["steps"] == 30
+    assert 5.0 < part["t_end_s"] < 30.0  # the 5 s output lies before the checkpoint
     assert run_study(load_study(SHORT), out, comm, cases=["PLM"], force=True,
                      report=False) == 0
     full, ref = metrics(out, "PLM"), metrics(ref_out, "PLM")
     for key in PHYSICAL:
         assert full[key] == pytest.approx(ref[key], rel=1e-10, abs=1e-12), key
+    if comm.rank == 0:
+        times = xdmf_times(out, "PLM")
+        assert times == xdmf_times(ref_out, "PLM")
+        assert sorted(set(times)) == [0.0, 5.0, 30.0, 60.0]
 
 
 def test_config_validation_and_diagnostics():

@@ -7,12 +7,15 @@ max_pressure_MPa is -tr(sigma)/3] as cell fields, plus the material id) at
 the output times, ``dendrite.csv`` (one row per accepted step), PNG snapshots of xi, and
 returns the metrics stored in ``summary.json``. With ``checkpoint_every_steps`` it keeps a
 restart checkpoint in ``cases/<case>.checkpoint`` next to the case directory and resumes
-from it (``restart = true``) with the same number of ranks.
+from it (``restart = true``) with the same number of ranks; the states of the field outputs
+are kept there too, so a resumed case rewrites the outputs before the checkpoint and ends
+with the same series (and PNGs) as an uninterrupted run.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,8 @@ from fem.phasefield.stepping import StepReport
 __all__ = ["Config", "run", "check"]
 
 log = get_logger("phasefield")
-LI_BALANCE_WARN = 1e-8  # relative Li inventory drift per step above solver tolerance
+LI_BALANCE_WARN = 1e-8
+OUTPUT_PREFIX = "output_t"  # kept output states in <case>.checkpoint/  # relative Li inventory drift per step above solver tolerance
 COLUMNS = ["time_s", "tip_height_um", "deposited_volume_um2", "interface_length_um",
            "diffuse_width_ratio", "max_von_mises_MPa", "current_density_mA_per_cm2", "applied_potential_V",
            "max_pressure_MPa", "dt_s", "newton_iterations", "li_balance_rel",
@@ -126,15 +130,21 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     csv = out.csv_series("dendrite", COLUMNS)
     ck_dir = Path(out.outdir).parent / f"{case.name}.checkpoint"
     rows: list[dict[str, Any]] = []
-    if cfg.checkpoint_every_steps and cfg.restart and checkpoint.exists(ck_dir, comm):
+    pngs: list[str] = []
+    keep = bool(cfg.checkpoint_every_steps)  # keep the output states for a restart
+    if keep and cfg.restart and checkpoint.exists(ck_dir, comm):
+        t_ck = checkpoint.load(ck_dir, comm, sim.problem.dof_coordinates())[1]["stepper"]["t"]
+        pngs += _replay_outputs(sim, ck_dir, comm, t_ck, fields, series,
+                                lambda t: _snapshot_if_due(case, out, fields, bundle, cfg, t))
         rows = _resume(sim, ck_dir, comm)
     else:
+        if keep:
+            _clear_outputs(ck_dir, comm)
         rows.append(_row(sim, None))
-        _write_fields(fields, series, 0.0)
+        _write_fields(fields, series, 0.0, sim, ck_dir if keep else None)
     for r in rows:
         csv.append(r)
     height = bundle.height_um
-    pngs: list[str] = []
 
     def on_accept(r: StepReport) -> str | None:
         row = _row(sim, r)
@@ -142,10 +152,9 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
         csv.append(row)
         t = r.t
         if r.on_milestone and any(math.isclose(t, s, rel_tol=1e-12) for s in out_times):
-            _write_fields(fields, series, t)
-        if r.on_milestone and any(math.isclose(t, s, rel_tol=1e-12)
-                                  for s in cfg.snapshot_times_s):
-            pngs.append(_snapshot(case, out, fields, bundle, t))
+            _write_fields(fields, series, t, sim, ck_dir if keep else None)
+        if r.on_milestone:
+            pngs.append(_snapshot_if_due(case, out, fields, bundle, cfg, t))
         if cfg.checkpoint_every_steps and r.step % cfg.checkpoint_every_steps == 0:
             _save(sim, ck_dir, comm, rows)
         if row["tip_height_um"] >= height - cfg.stop_tip_margin_um:
@@ -169,10 +178,58 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     return metrics
 
 
-def _write_fields(fields: FieldOutput, series: Any, t: float) -> None:
+def _write_fields(fields: FieldOutput, series: Any, t: float, sim: Simulation | None = None,
+                  ck_dir: Path | None = None) -> None:
+    """Write the field series at ``t``; with ``ck_dir`` also keep the state of this output
+    (``ck_dir/output_t<t>``) so that a restart can rewrite the outputs before the checkpoint:
+    a restarted case then has the same series as an uninterrupted one."""
     if series is not None:
         fields.update()
         series.write(t)
+    if ck_dir is not None and sim is not None:
+        checkpoint.save(ck_dir / f"{OUTPUT_PREFIX}{t:.12e}", sim.problem.comm, sim.stepper.arrays(),
+                        {"t": t}, sim.problem.dof_coordinates())
+
+
+def _output_dirs(ck_dir: Path, comm: MPI.Comm) -> list[Path]:
+    found = sorted(str(d) for d in ck_dir.glob(f"{OUTPUT_PREFIX}*")) if comm.rank == 0 else None
+    return [Path(d) for d in comm.bcast(found, root=0)]
+
+
+def _clear_outputs(ck_dir: Path, comm: MPI.Comm) -> None:
+    """Drop the output states of an earlier run (a fresh start writes its own)."""
+    if comm.rank == 0:
+        for d in _output_dirs(ck_dir, MPI.COMM_SELF):
+            shutil.rmtree(d, ignore_errors=True)
+    comm.Barrier()
+
+
+def _replay_outputs(sim: Simulation, ck_dir: Path, comm: MPI.Comm, t_restart: float,
+                    fields: FieldOutput, series: Any, snapshot: Any) -> list[str]:
+    """Rewrite the field series (and due PNGs) at the output times up to the checkpoint from
+    their kept states, in time order; returns the PNG names. The caller loads the checkpoint
+    state afterwards."""
+    states = []
+    for d in _output_dirs(ck_dir, comm):
+        if checkpoint.exists(d, comm):
+            arrays, meta = checkpoint.load(d, comm, sim.problem.dof_coordinates())
+            if meta["t"] <= t_restart * (1 + 1e-12):
+                states.append((meta["t"], arrays))
+    pngs = []
+    for t, arrays in sorted(states, key=lambda s: s[0]):
+        sim.stepper.load_arrays(arrays)
+        _write_fields(fields, series, t)
+        pngs.append(snapshot(t))
+    log.info("rewrote %d field outputs up to the checkpoint at t = %.6g s", len(states),
+             t_restart)
+    return pngs
+
+
+def _snapshot_if_due(case: Any, out: Any, fields: FieldOutput, bundle: Any, cfg: Config,
+                     t: float) -> str:
+    if any(math.isclose(t, s, rel_tol=1e-12) for s in cfg.snapshot_times_s):
+        return _snapshot(case, out, fields, bundle, t)
+    return ""
 
 
 def _snapshot(case: Any, out: Any, fields: FieldOutput, bundle: Any, t: float,
