@@ -182,3 +182,23 @@ def test_studies_use_pe_filament_holes(comm):
     bundle = build_geometry(plm.geometry, comm)
     assert "PE_PEO_filament_walls" in bundle.boundaries
     assert not any(r.endswith("_filaments") for r in bundle.regions), bundle.regions
+
+
+def test_three_dimensional_case_runs_and_conserves(shared_tmp):
+    """A 3D PEO cell with a spherical-cap nucleus through the runner: galvanostatic current
+    held (per anode area), Li and charge balances to solver tolerance, fields written."""
+    comm = MPI.COMM_WORLD
+    study = load_study(SHORT, [
+        "cases.PEO.geometry={width_um = 2.5, depth_um = 2.5, mesh = {size_um = 0.4}, "
+        "layers = [{material = \"PEO\", thickness_um = 2.0}]}",
+        "cases.PEO.conditions.end_time_s=5.0",
+        "cases.PEO.physics.initial.nuclei=[{x_um = 1.25, radius_um = 0.6}]",
+        "cases.PEO.output.pngs=false"])
+    out = shared_tmp / "pf3d"
+    assert run_study(study, out, comm, cases=["PEO"], report=False) == 0
+    m = metrics(out, "PEO")
+    assert m["stop_reason"] == "completed" and m["t_end_s"] == pytest.approx(5.0)
+    assert m["mean_current_density_mA_per_cm2"] == pytest.approx(0.5, rel=0.02)
+    assert m["deposited_volume_um2"] > 0  # um^3 in 3D
+    assert m["li_balance_worst_rel"] < 1e-10 and m["charge_balance_worst_rel"] < 1e-6
+    assert (Path(out) / "cases" / "PEO" / "fields.xdmf").exists()
