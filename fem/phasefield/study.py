@@ -37,11 +37,11 @@ from fem.phasefield.stepping import StepReport
 __all__ = ["Config", "run", "check"]
 
 log = get_logger("phasefield")
-LI_BALANCE_WARN = 1e-8
-OUTPUT_PREFIX = "output_t"  # kept output states in <case>.checkpoint/  # relative Li inventory drift per step above solver tolerance
+LI_BALANCE_WARN = 1e-8  # relative Li inventory drift per step above solver tolerance
+OUTPUT_PREFIX = "output_t"  # kept output states in <case>.checkpoint/
 COLUMNS = ["time_s", "tip_height_um", "deposited_volume_um2", "interface_length_um",
-           "diffuse_width_ratio", "max_von_mises_MPa", "current_density_mA_per_cm2", "applied_potential_V",
-           "max_pressure_MPa", "dt_s", "newton_iterations", "li_balance_rel",
+           "diffuse_width_ratio", "max_von_mises_MPa", "current_density_mA_per_cm2",
+           "applied_potential_V", "max_pressure_MPa", "dt_s", "newton_iterations", "li_balance_rel",
            "charge_balance_rel"]
 
 
@@ -94,9 +94,9 @@ def _row(sim: Simulation, r: StepReport | None) -> dict[str, Any]:
     return row
 
 
-def _resume(sim: Simulation, directory: Path, comm: MPI.Comm) -> list[dict[str, Any]]:
-    coords = sim.problem.dof_coordinates()
-    arrays, meta = checkpoint.load(directory, comm, coords)
+def _resume(sim: Simulation, directory: Path, arrays: dict[str, Any], meta: dict[str, Any]
+            ) -> list[dict[str, Any]]:
+    """Continue from a loaded checkpoint (``checkpoint.load``); returns its CSV rows."""
     sim.stepper.load_arrays(arrays)
     sim.stepper.load(meta["stepper"])
     sim.post.xi0_integral = meta["xi0_integral"]
@@ -133,10 +133,10 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     pngs: list[str] = []
     keep = bool(cfg.checkpoint_every_steps)  # keep the output states for a restart
     if keep and cfg.restart and checkpoint.exists(ck_dir, comm):
-        t_ck = checkpoint.load(ck_dir, comm, sim.problem.dof_coordinates())[1]["stepper"]["t"]
-        pngs += _replay_outputs(sim, ck_dir, comm, t_ck, fields, series,
+        arrays, meta = checkpoint.load(ck_dir, comm, sim.problem.dof_coordinates())
+        pngs += _replay_outputs(sim, ck_dir, comm, meta["stepper"]["t"], fields, series,
                                 lambda t: _snapshot_if_due(case, out, fields, bundle, cfg, t))
-        rows = _resume(sim, ck_dir, comm)
+        rows = _resume(sim, ck_dir, arrays, meta)
     else:
         if keep:
             _clear_outputs(ck_dir, comm)
@@ -187,8 +187,8 @@ def _write_fields(fields: FieldOutput, series: Any, t: float, sim: Simulation | 
         fields.update()
         series.write(t)
     if ck_dir is not None and sim is not None:
-        checkpoint.save(ck_dir / f"{OUTPUT_PREFIX}{t:.12e}", sim.problem.comm, sim.stepper.arrays(),
-                        {"t": t}, sim.problem.dof_coordinates())
+        checkpoint.save(ck_dir / f"{OUTPUT_PREFIX}{t:.12e}", sim.problem.comm,
+                        sim.stepper.arrays(), {"t": t}, sim.problem.dof_coordinates())
 
 
 def _output_dirs(ck_dir: Path, comm: MPI.Comm) -> list[Path]:
