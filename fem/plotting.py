@@ -255,6 +255,20 @@ def line_plot_png(series: dict[str, tuple[Sequence[float], Sequence[float]]], xl
     return _root_call(comm, draw)
 
 
+def _read_rgba(path: Path | str) -> np.ndarray:
+    """A PNG as a float32 RGBA array in [0, 1] (grey and RGB images get alpha = 1)."""
+    import matplotlib.image as mpimg
+
+    a = mpimg.imread(str(path))
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        a = a.astype(np.float32) / 255.0
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.shape[2] == 3:
+        a = np.concatenate([a, np.ones(a.shape[:2] + (1,), a.dtype)], axis=2)
+    return a.astype(np.float32)
+
+
 def side_by_side_png(images: Sequence[Path | str], path: Path | str,
                      comm: MPI.Comm | None = None) -> Path:
     """Place PNGs left to right (top-aligned, white padding) in one PNG."""
@@ -264,14 +278,7 @@ def side_by_side_png(images: Sequence[Path | str], path: Path | str,
         matplotlib.use("Agg")
         import matplotlib.image as mpimg
 
-        arrays = []
-        for im in images:
-            a = mpimg.imread(str(im))
-            if a.dtype != np.float32 and a.dtype != np.float64:
-                a = a.astype(np.float32) / 255.0
-            if a.shape[2] == 3:
-                a = np.concatenate([a, np.ones(a.shape[:2] + (1,), a.dtype)], axis=2)
-            arrays.append(a)
+        arrays = [_read_rgba(im) for im in images]
         h = max(a.shape[0] for a in arrays)
         padded = [np.concatenate([a, np.ones((h - a.shape[0],) + a.shape[1:], a.dtype)])
                   for a in arrays]
@@ -326,16 +333,7 @@ def stacked_png(images: Sequence[Path | str], path: Path | str,
     def draw() -> Path:
         import matplotlib.image as mpimg
 
-        arrays = []
-        for im in images:
-            a = mpimg.imread(str(im))
-            if a.dtype != np.float32 and a.dtype != np.float64:
-                a = a.astype(np.float32) / 255.0
-            if a.ndim == 2:
-                a = np.repeat(a[..., None], 3, axis=2)
-            if a.shape[2] == 3:
-                a = np.concatenate([a, np.ones(a.shape[:2] + (1,), a.dtype)], axis=2)
-            arrays.append(a.astype(np.float32))
+        arrays = [_read_rgba(im) for im in images]
         w = max(a.shape[1] for a in arrays)
         rows = []
         for k, a in enumerate(arrays):

@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from fem.fileio import atomic_write_text, format_csv_value
+from fem.fileio import atomic_write_text
 from fem.log import get_logger
 from studies.schema import ReportConfig
-from studies.tables import axis_label, md_table
+from studies.tables import axis_label, csv_text, md_table
 
 log = get_logger("report")
 CsvTables = dict[str, tuple[list[str], list[list[float]]]]  # case -> (header, columns)
@@ -207,9 +207,8 @@ def write_sampled(study_dir: Path, by_stem: dict[str, CsvTables], cfg: ReportCon
         if t is None:
             continue
         out.append(t)
-        atomic_write_text(study_dir / f"sampled_{stem}.csv", "\n".join(
-            [",".join(t.csv_header())]
-            + [",".join(format_csv_value(v) for v in r) for r in t.csv_rows()]) + "\n")
+        atomic_write_text(study_dir / f"sampled_{stem}.csv", csv_text(t.csv_header(),
+                                                                      t.csv_rows()))
         atomic_write_text(study_dir / f"sampled_{stem}.md", sampled_md(t))
     keep = {f"sampled_{t.stem}.{ext}" for t in out for ext in ("csv", "md")}
     for p in study_dir.glob("sampled_*.*"):

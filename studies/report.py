@@ -34,11 +34,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fem.fileio import atomic_write_text, format_csv_value
+from fem.fileio import atomic_write_text
 from fem.log import get_logger
 from studies.compare import SampledTable, montages, sampled_md, write_sampled
 from studies.schema import load_report_config
-from studies.tables import axis_label, html_table, md_table, read_csv, unit_of
+from studies.tables import axis_label, csv_text, html_table, md_table, read_csv, unit_of
 
 __all__ = ["axis_label", "collect", "comparison_rows", "overlay_plots", "unit_of",
            "write_report"]
@@ -292,8 +292,7 @@ def write_report(study_dir: Path | str) -> tuple[Path, Path]:
     cfg = load_report_config(d)
     data = collect(d)
     cols, rows = comparison_rows(data["cases"])
-    atomic_write_text(d / "comparison.csv", "\n".join(
-        [",".join(cols)] + [",".join(format_csv_value(v) for v in r) for r in rows]) + "\n")
+    atomic_write_text(d / "comparison.csv", csv_text(cols, rows))
     atomic_write_text(d / "comparison.md", md_table(cols, rows))
     by_stem = csv_tables(data)
     sampled = write_sampled(d, by_stem, cfg)

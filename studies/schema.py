@@ -105,7 +105,7 @@ class ReportConfig:
             column are sampled (linear interpolation; blank after a case's end; the end
             value is always added). Empty: no sampled tables.
         sample_columns: The CSV columns to sample; None: every numeric column of each
-            CSV (the first :data:`studies.report.MAX_SAMPLED_COLUMNS`).
+            CSV (the first :data:`studies.compare.MAX_SAMPLED_COLUMNS`).
         montage: For every PNG name that two or more cases wrote, one image with the
             cases' PNGs stacked, per sweep point (the case name after the first ``__``).
     """

@@ -12,6 +12,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from fem.fileio import format_csv_value
+
 _UNITS = {  # suffix token -> printed unit
     "um": "um", "nm": "nm", "mm": "mm", "m": "m", "cm": "cm", "s": "s", "h": "h", "min": "min",
     "V": "V", "mV": "mV", "A": "A", "mA": "mA", "K": "K", "C": "degC", "Pa": "Pa", "MPa": "MPa",
@@ -74,6 +76,12 @@ def fmt_value(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
+
+
+def csv_text(cols: list[str], rows: list[list[Any]]) -> str:
+    """A CSV file's text: the header, then one line per row (``format_csv_value``)."""
+    return "\n".join([",".join(cols)]
+                     + [",".join(format_csv_value(v) for v in r) for r in rows]) + "\n"
 
 
 def md_table(cols: list[str], rows: list[list[Any]]) -> str:
