@@ -6,12 +6,13 @@ electrode at y = L. A perturbation h = eps cos(kx) exp(st) grows at the rate s(k
 :func:`growth_rate_per_s`. The model:
 
 - salt: dc/dt = D_s lap c (quasi-static: lap c = 0); current: lap Phi = 0 with the
-  transport coefficients frozen at the base interface concentration c_s, so the interface
-  data (field, gradient, kinetics) are exact and the bulk is linearised about c_s;
+  transport coefficients frozen at the base interface concentration c_s. Quasi-static this
+  is exact (blocked anions stay in equilibrium, psi = ln c + K); with dc/dt it errs by
+  O(i/i_lim) at kL ~ 1, see :func:`growth_rate_variable_coefficients_per_s`;
 - Butler-Volmer kinetics at the front (i0, alpha_a, alpha_c, concentration factor);
 - interfacial chemical-potential terms dmu_j(k) [J/mol per m of amplitude], each with its
   symmetry factor beta_j: capillarity gamma Omega k^2 and the elastic terms of
-  :func:`elastic_terms` (Monroe-Newman type);
+  :func:`fem.phasefield.interface_elasticity.elastic_terms` (Monroe-Newman type);
 - kinematics ds/dt = Omega i_plating / F; the base-state front velocity (Omega c_s << 1)
   and the moving boundary of the base state are neglected.
 """
@@ -19,8 +20,7 @@ electrode at y = L. A perturbation h = eps cos(kx) exp(st) grows at the rate s(k
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
@@ -36,16 +36,12 @@ from fem.phasefield.sharp_interface import (
 __all__ = [
     "InterfaceTerm",
     "PlanarFront",
-    "critical_shear_modulus_ratio",
-    "elastic_terms",
     "fastest_growing_mode",
     "growth_rate_per_s",
     "growth_rate_semi_infinite_per_s",
-    "half_space_stiffness_Pa_per_m",
+    "growth_rate_variable_coefficients_per_s",
     "marginal_wavenumber_1_per_m",
 ]
-
-Kinematics = Literal["compatible", "bonded"]
 
 
 @dataclass(frozen=True)
@@ -246,67 +242,54 @@ def fastest_growing_mode(front: PlanarFront, **kw) -> tuple[float, float]:
     return math.exp(res.x), -res.fun
 
 
-# -- 5. Elastic terms (Monroe-Newman type) ----------------------------------------------
-def half_space_stiffness_Pa_per_m(G_Pa: float, nu: float, k: float) -> float:
-    """Normal stiffness of a half-space to a sinusoidal surface displacement,
-    K = G k / (1 - nu): sigma_yy = -K u at the crest (plane strain, frictionless)."""
-    return G_Pa * k / (1.0 - nu)
+def growth_rate_variable_coefficients_per_s(front: PlanarFront, k: float,
+                                            quasi_static: bool = True) -> float:
+    """s(k) [1/s] of the exact linearisation about the linear base profile c(y) = c_s + G y.
 
-
-def _surface_pressure_per_stiffness(nu: float) -> float:
-    """p / (K u) at the surface: sigma_xx = sigma_yy = -K u, sigma_zz = -2 nu K u."""
-    return 2.0 * (1.0 + nu) / 3.0
-
-
-def elastic_terms(G_Li_Pa: float, nu_Li: float, G_e_Pa: float, nu_e: float,
-                  Omega_m3_per_mol: float = LI_MOLAR_VOLUME_M3_PER_MOL,
-                  V_cation_m3_per_mol: float = 0.0, kinematics: Kinematics = "compatible",
-                  beta_li: float | None = None, beta_e: float | None = None,
-                  ) -> tuple[InterfaceTerm, ...]:
-    """Stress terms of the chemical potential of Li plated at a crest, each linear in k.
-
-    ``kinematics``: ``"compatible"`` (Monroe-Newman): both half-spaces take the roughness
-    as displacement, Li pulled out by h (tension), electrolyte pushed in by h;
-    ``"bonded"``: the plated layer h opens a gap closed by both solids with continuous
-    traction (Li pushed in by (1 - a) h, electrolyte by a h, a = K_Li/(K_Li + K_e)).
-    Terms [J/mol per m amplitude]: ``li_hydrostatic`` Omega p_Li, ``electrolyte_traction``
-    -Omega sigma_yy^e (work of the deposit against the electrolyte's normal traction) and,
-    if ``V_cation`` > 0, ``cation_volume`` -V+ p_e. ``beta_li`` / ``beta_e``: symmetry
-    factors of the Li and electrolyte terms (None: alpha_c, pure equilibrium shifts).
+    Current conservation div(c grad Phi) = 0 with Phi = psi + (2t+ - 1) ln c keeps the
+    variable coefficient c(y) (no freezing): (c P' + J C / c)' = k^2 c P, J = c Phi'_base =
+    i / (F (D+ + D_a)), and D_s (C'' - k^2 C) = s C. Solved with ``solve_bvp`` (scaled to
+    y/L in [0, 1]); the interface conditions are those of :func:`growth_rate_per_s`.
     """
-    K_li = half_space_stiffness_Pa_per_m(G_Li_Pa, nu_Li, 1.0)
-    K_e = half_space_stiffness_Pa_per_m(G_e_Pa, nu_e, 1.0)
-    if kinematics == "compatible":
-        u_li, u_e = -1.0, 1.0  # indentation of each body per unit h
-    elif kinematics == "bonded":
-        a = K_li / (K_li + K_e)
-        u_li, u_e = 1.0 - a, a
-    else:
-        raise ValueError(f"kinematics = {kinematics!r}, expected 'compatible' or 'bonded'")
-    p_li = _surface_pressure_per_stiffness(nu_Li) * K_li * u_li
-    p_e = _surface_pressure_per_stiffness(nu_e) * K_e * u_e
-    terms = [InterfaceTerm("li_hydrostatic", Omega_m3_per_mol * p_li, 1, beta_li),
-             InterfaceTerm("electrolyte_traction", Omega_m3_per_mol * K_e * u_e, 1, beta_e)]
-    if V_cation_m3_per_mol > 0:
-        terms.append(InterfaceTerm("cation_volume", -V_cation_m3_per_mol * p_e, 1, beta_e))
-    return tuple(terms)
+    from scipy.integrate import solve_bvp
 
+    L, tp, Ds, T = front.L_m, front.t_plus, front.D_salt, front.T_K
+    cs, G = front.c_surface, front.gradient_mol_per_m4
+    Dsum = front.D_plus_m2_per_s + front.D_anion_m2_per_s
+    J = front.i_plating_A_per_m2 / (F * Dsum)
+    vt = R * T / F
+    rct, rct_gc, _ = front.kinetic_factors()
+    interfacial = front.field_V_per_m + rct_gc * G - front.forcing_V(k)  # sum R_ct w_j dmu_j
+    P0, Q0 = J / cs, J / L * max(k * L, 1.0)  # scales of P [1/m] and Q [mol/m^4]
+    cbar = lambda z: cs + G * L * z  # noqa: E731
 
-def critical_shear_modulus_ratio(front: PlanarFront, G_Li_Pa: float, nu_Li: float,
-                                 nu_e: float, **elastic_kw) -> float:
-    """G_e / G_Li at which the elastic terms of ``front`` change from destabilising to
-    stabilising (their weighted sum sum_j R_ct w_j dmu_j crosses zero)."""
-    def weighted(ratio: float) -> float:
-        terms = elastic_terms(G_Li_Pa, nu_Li, ratio * G_Li_Pa, nu_e, **elastic_kw)
-        probe = replace(front, extra_terms=terms)
-        _, _, w = probe.kinetic_factors()
-        return sum(w[t.name] * t.dmu(1.0) for t in terms)
+    def rhs(z, Y, p=None):
+        q2 = k * k + (0.0 if p is None else p[0] / Ds)
+        C, dC, P, Q = Y[0] * G, Y[1] * G / L, Y[2] * P0, Y[3] * Q0
+        c = cbar(z)
+        dP = (Q - J * C / c) / c
+        return np.vstack([dC * L / G, q2 * C * L / (G / L), dP * L / P0, k * k * c * P * L / Q0])
 
-    if weighted(1e-6) > 0:
-        return 0.0
-    hi = 1.0
-    while weighted(hi) <= 0:
-        hi *= 2.0
-        if hi > 1e6:
-            return math.inf
-    return brentq(weighted, 1e-6, hi, xtol=1e-13)
+    def bc(Y0, Y1, p=None):
+        C0, dC0, Pa, Qa = Y0[0] * G, Y0[1] * G / L, Y0[2] * P0, Y0[3] * Q0
+        CL, dCL, PL, QL = Y1[0] * G, Y1[1] * G / L, Y1[2] * P0, Y1[3] * Q0
+        i1 = F * Dsum * Qa
+        phi1 = vt * (Pa - (2 * tp - 1) * C0 / cs + (J - (2 * tp - 1) * G) / cs)
+        res = [(PL + 2 * (1 - tp) * CL / cbar(1.0)) / P0,
+               (Ds * dCL - (1 - tp) * Dsum * QL) / (Ds * G / L),
+               (Ds * dC0 - (1 - tp) * Dsum * Qa) / (Ds * G / L),
+               (rct * i1 - phi1 - rct_gc * (C0 + G) + interfacial) / front.field_V_per_m]
+        if p is not None:
+            res.append((p[0] - front.Omega_m3_per_mol * i1 / F) * L * L / Ds)
+        return np.array(res)
+
+    z = np.linspace(0.0, 1.0, 801)
+    e = np.exp(-k * L * z)
+    guess = np.vstack([e, -k * L * e, e, e])
+    s0 = None if quasi_static else [growth_rate_per_s(front, k, quasi_static=False)]
+    sol = solve_bvp(rhs, bc, z, guess, p=s0, tol=1e-9, bc_tol=1e-10, max_nodes=100000)
+    if sol.status != 0:
+        raise RuntimeError(f"k = {k:g}: solve_bvp failed ({sol.message})")
+    if not quasi_static:
+        return float(sol.p[0])
+    return front.Omega_m3_per_mol * Dsum * sol.sol(0.0)[3] * Q0

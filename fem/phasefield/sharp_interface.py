@@ -12,8 +12,8 @@ Pure NumPy/SciPy (no DOLFINx), SI units in and out. Conventions, shared with ``f
 - Electrolyte: electroneutral, mobile cation c+ and anion c_a, immobilised anions c_fix,
   c+ = c_a + c_fix; anions blocked at both (Li) electrodes.
 
-The planar-front linear stability and the interfacial stresses live in
-:mod:`fem.phasefield.front_stability`.
+The planar-front linear stability lives in :mod:`fem.phasefield.front_stability`, the
+interfacial stresses in :mod:`fem.phasefield.interface_elasticity`.
 """
 
 from __future__ import annotations
