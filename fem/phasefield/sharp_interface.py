@@ -233,6 +233,14 @@ def sand_time_frozen_s(i_plating_A_per_m2: float, D_plus_m2_per_s: float,
     return math.pi * D_eff * (ca0 * F) ** 2 / (4.0 * (t_a * i_plating_A_per_m2) ** 2)
 
 
+def _surface_event(threshold: float):
+    """Terminal solve_ivp event: the plating-face value c[0] falls through ``threshold``."""
+    def event(_t, c):
+        return c[0] - threshold
+    event.terminal, event.direction = True, -1
+    return event
+
+
 def planar_transient(i_plating_A_per_m2: float, L_m: float, D_plus_m2_per_s: float,
                      D_anion_m2_per_s: float, c0_mol_per_m3: float, t_end_s: float,
                      c_fixed_mol_per_m3: float = 0.0, n_nodes: int = 401,
@@ -262,11 +270,7 @@ def planar_transient(i_plating_A_per_m2: float, L_m: float, D_plus_m2_per_s: flo
         return dc / vol
 
     sparsity = np.eye(n_nodes, k=0) + np.eye(n_nodes, k=1) + np.eye(n_nodes, k=-1)
-    events = None
-    if surface_threshold is not None:
-        def events(_t, c):  # noqa: F811
-            return c[0] - surface_threshold
-        events.terminal, events.direction = True, -1
+    events = None if surface_threshold is None else _surface_event(surface_threshold)
     c_init = np.full(n_nodes, c0_mol_per_m3 - cf)
     sol = solve_ivp(rhs, (0.0, t_end_s), c_init, method="BDF", jac_sparsity=sparsity,
                     rtol=1e-8, atol=1e-10 * c0_mol_per_m3, events=events, t_eval=t_eval)
