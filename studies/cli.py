@@ -1,8 +1,9 @@
 """``csefem``: the command line (materials, check, mesh, run, report).
 
-Exit status: 0 everything done, 1 some case failed (the others still ran), 2 invalid
-input. Invalid input prints ONE line ``csefem: error: <message>`` on stderr (rank 0),
-no traceback, and nothing is written. Run under MPI with the venv's launcher:
+Exit status: 0 everything done, 1 some case failed (the others still ran) or a file could
+not be written (e.g. a full disk), 2 invalid input. Invalid input prints ONE line
+``csefem: error: <message>`` on stderr (rank 0), no traceback, and nothing is written; a
+write error likewise prints one line. Every rank exits with the same status. Run under MPI with the venv's launcher:
 ``mpiexec -n 4 csefem run STUDY.toml --out DIR --ranks-per-case 2``.
 """
 
@@ -138,11 +139,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         from studies.schema import load_report_config
     except ImportError as err:
         raise ConfigError("report", "the studies.report module", str(err)) from None
+    from fem.collective import on_rank0
+
     load_report_config(args.dir)  # on every rank: an invalid [report] fails everywhere
-    if MPI.COMM_WORLD.rank == 0:
-        for p in write_report(args.dir) or []:
-            _out(str(p))
-    MPI.COMM_WORLD.Barrier()
+    for p in on_rank0(MPI.COMM_WORLD, write_report, args.dir) or []:
+        _out(str(p))
     return EXIT_OK
 
 
@@ -170,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = EXIT_INVALID
     except BrokenPipeError:  # output piped into e.g. `head`
         code = EXIT_OK
+    except OSError as err:  # raised on every rank alike (fem.collective.on_rank0)
+        _err(str(err))
+        code = EXIT_FAILED
     raise SystemExit(code)
 
 

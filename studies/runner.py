@@ -7,7 +7,9 @@ Layout of a study directory::
     diagnostics.json    per case: the pre-solve diagnostics (mesh-measured once meshed)
     cases/<name>/       a complete case (renamed from cases/<name>.partial/ when done)
 
-A run starts by removing what a killed run left (``studies.manifest.remove_leftovers``:
+A run first takes an exclusive lock on the study directory (``.csefem.lock``: a second run
+into it exits 2 naming the holder) and refuses a non-empty folder that is not a study
+(no manifest.json). It then removes what a killed run left (``studies.manifest.remove_leftovers``:
 staging and swap directories, temporary files of interrupted atomic writes); the
 manifest is only ever replaced whole, so it is valid JSON after any kill.
 
@@ -19,7 +21,9 @@ on all ranks first, which also warms the form JIT cache before the fan-out
 (engineering.md 1.5). A case that raises is logged with its name and marked failed;
 the others still run.
 
-Limitation: an exception raised on only some ranks of a group while the others sit
+Every file-system step of rank 0 runs through :func:`fem.collective.on_rank0`, so its
+error (a corrupt manifest, a full disk, a name the file system refuses) is raised on every
+rank instead of leaving the others waiting. Limitation: an exception raised on only some ranks of a group while the others sit
 in a collective deadlocks the group (MPI cannot recover from that); physics modules
 raise consistently on all ranks.
 """
@@ -27,7 +31,6 @@ raise consistently on all ranks.
 from __future__ import annotations
 
 import fnmatch
-import shutil
 import sys
 import time
 import traceback
@@ -37,6 +40,7 @@ from typing import Any
 from mpi4py import MPI
 
 from fem._stack import stack_versions
+from fem.collective import on_rank0
 from fem.config import ConfigError
 from fem.fileio import atomic_write_json, atomic_write_text
 from fem.log import get_logger
@@ -64,22 +68,9 @@ def select_cases(study: Any, patterns: list[str] | None) -> list[Any]:
     return [c for c in study.cases if c in chosen]
 
 
-def _bcast_check(comm: MPI.Comm, fn: Any) -> Any:
-    """Run ``fn`` on rank 0, broadcast (result, ConfigError); re-raise it on every rank."""
-    payload: tuple[Any, Any] = (None, None)
-    if comm.rank == 0:
-        try:
-            payload = (fn(), None)
-        except ConfigError as err:
-            payload = (None, (err.field, err.expected, err.value))
-    result, err = comm.bcast(payload, root=0)
-    if err is not None:
-        raise ConfigError(*err)
-    return result
-
-
 def _prepare(study: Any, selected: list[Any], out: Path, force: bool) -> dict[str, Any]:
-    """Rank 0: refuse changed configurations, then decide which cases to run."""
+    """Rank 0: refuse changed configurations and foreign case folders, then decide which
+    cases to run."""
     data = mf.load(out)
     if data.get("study") not in (None, study.name) and not force:
         raise ConfigError("study.name", f"the study of the existing {out / mf.MANIFEST} "
@@ -91,6 +82,11 @@ def _prepare(study: Any, selected: list[Any], out: Path, force: bool) -> dict[st
             raise ConfigError(f"cases.{name}", "the configuration of its existing result in "
                               f"{mf.case_dir(out, name)} (rerun with --force)",
                               "a changed configuration")
+    for name in hashes:
+        d = mf.case_dir(out, name)
+        if (d.exists() or d.is_symlink()) and (name not in data["cases"] or d.is_symlink()):
+            raise ConfigError(f"cases.{name}", f"no folder {d} that csefem did not write "
+                              "(it is not in the manifest, or is a link); move it away", str(d))
     todo, skipped = [], {}
     for name in hashes:
         ok, reason = mf.verify(out, name, data["cases"].get(name))
@@ -107,13 +103,10 @@ def _run_case(case: Any, study_dir: Path, comm: MPI.Comm, config_hash: str) -> d
     from geometries.builder import build_geometry
 
     t0 = time.perf_counter()
-    staging, final = mf.partial_dir(study_dir, case.name), mf.case_dir(study_dir, case.name)
-    if comm.rank == 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-    comm.Barrier()
-    error, diags, out = None, [], None
+    staging = mf.partial_dir(study_dir, case.name)
+    error, diags, out, files = None, [], None, {}
     try:
+        on_rank0(comm, _fresh_dir, staging)
         bundle = build_geometry(case.geometry, comm)
         diags = [d.to_dict() for d in diagnose(case, bundle)]
         out = CaseOutput(staging, bundle, comm, case.output)
@@ -135,6 +128,11 @@ def _run_case(case: Any, study_dir: Path, comm: MPI.Comm, config_hash: str) -> d
             except Exception:  # noqa: BLE001
                 pass
     failed = comm.allreduce(error is not None, op=MPI.LOR)
+    if not failed:
+        try:
+            files = on_rank0(comm, _publish, study_dir, case.name)
+        except Exception as err:  # noqa: BLE001 - the same error on every rank
+            error, failed = f"{type(err).__name__}: {err}", True
     messages = comm.gather(error, root=0)
     world_ranks = comm.gather(MPI.COMM_WORLD.rank, root=0)
     result: dict[str, Any] = {"name": case.name, "config_hash": config_hash,
@@ -144,16 +142,28 @@ def _run_case(case: Any, study_dir: Path, comm: MPI.Comm, config_hash: str) -> d
         if failed:
             result["error"] = next((m for m in messages if m), "failed on another rank")
         else:
-            result["files"] = mf.file_checksums(staging)
-            old = mf.old_dir(study_dir, case.name)
-            shutil.rmtree(old, ignore_errors=True)
-            if final.exists():
-                final.rename(old)
-            staging.rename(final)
-            shutil.rmtree(old, ignore_errors=True)
+            result["files"] = files
         result["wall_time_s"] = time.perf_counter() - t0
-    comm.Barrier()
     return result
+
+
+def _fresh_dir(path: Path) -> None:
+    """An empty staging directory (a killed run's one removed; links not followed)."""
+    mf.remove_tree(path)
+    path.mkdir(parents=True)
+
+
+def _publish(study_dir: Path, name: str) -> dict[str, str]:
+    """Checksum the staging directory of ``name`` and swap it in for the case directory."""
+    staging, final = mf.partial_dir(study_dir, name), mf.case_dir(study_dir, name)
+    files = mf.file_checksums(staging)
+    old = mf.old_dir(study_dir, name)
+    mf.remove_tree(old)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    mf.remove_tree(old)
+    return files
 
 
 class _Progress:
@@ -208,32 +218,33 @@ def run_study(study: Any, out_dir: str | Path, comm: MPI.Comm = MPI.COMM_WORLD,
         if bad:
             raise ConfigError(f"cases.{case.name}", "a case that can run (refused: "
                               f"{bad[0].name}: {bad[0].message})", bad[0].value)
-    plan = _bcast_check(comm, lambda: _prepare(study, selected, out, force))
+    for case in study.cases:  # before any file is touched
+        mf.check_case_name(case.name)
+    lock: dict[str, int] = {}
+    on_rank0(comm, _open_study_dir, out, lock)
+    try:
+        return _run_locked(study, selected, out, comm, force, k, report)
+    finally:
+        if comm.rank == 0:
+            mf.unlock(lock.get("fd"))
+
+
+def _open_study_dir(out: Path, lock: dict[str, int]) -> None:
+    """Rank 0: refuse a folder csefem must not write into, create it, take its lock."""
+    mf.check_study_dir(out)
+    out.mkdir(parents=True, exist_ok=True)
+    lock["fd"] = mf.lock_study(out)
+
+
+def _run_locked(study: Any, selected: list[Any], out: Path, comm: MPI.Comm, force: bool,
+                k: int, report: bool) -> int:
+    """The body of :func:`run_study` once the study folder is locked."""
+    plan = on_rank0(comm, _prepare, study, selected, out, force)
     by_name = {c.name: c for c in selected}
     versions = stack_versions()  # on every rank: the first PETSc import is collective
-    if comm.rank == 0:
-        (out / mf.CASES_DIR).mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / STUDY_TOML, study.resolved_toml())
-        data = mf.load(out)
-        data["study"] = study.name
-        data["runs"].append({"started_utc": mf.utc_now(), "n_ranks": comm.size,
-                             "ranks_per_case": k, "force": force,
-                             "versions": versions,
-                             "cases": [c.name for c in selected]})
-        leftovers = mf.remove_leftovers(out, [c.name for c in selected])  # a killed run's
-        if leftovers:
-            log.info("removed the leftovers of an interrupted run: %s",
-                     ", ".join(p.name for p in leftovers))
-        for name in plan["todo"]:
-            entry = mf.record(data, name, status="pending", config_hash=plan["hashes"][name])
-            entry["attempts"] = entry.get("attempts", 0)
-        mf.save(out, data)
-        diag = {c.name: [d.to_dict() for d in diagnose(c)] for c in study.cases}
-        old = _read_json(out / DIAGNOSTICS)
-        atomic_write_json(out / DIAGNOSTICS, {**old, **diag})
-        for name, why in plan["skipped"].items():
-            log.info("skip %s (complete, %s)", name, why)
-    comm.Barrier()
+    on_rank0(comm, _start_run, study, selected, out, plan,
+             {"started_utc": mf.utc_now(), "n_ranks": comm.size, "ranks_per_case": k,
+              "force": force, "versions": versions, "cases": [c.name for c in selected]})
     todo = [by_name[n] for n in plan["todo"]]
     progress = _Progress(len(todo), comm)
     n_groups = comm.size // k
@@ -255,32 +266,72 @@ def run_study(study: Any, out_dir: str | Path, comm: MPI.Comm = MPI.COMM_WORLD,
     finally:
         if group is not comm:
             group.Free()
-    if report and comm.rank == 0:
-        _write_report(out)
-    comm.Barrier()
+    if report:
+        on_rank0(comm, _write_report, out)
     return 1 if failed else 0
+
+
+def _start_run(study: Any, selected: list[Any], out: Path, plan: dict[str, Any],
+               run: dict[str, Any]) -> None:
+    """Rank 0: write study.toml, clear a killed run's leftovers (and, with ``--force``, the
+    checkpoints of the cases to redo), mark the cases to run pending."""
+    (out / mf.CASES_DIR).mkdir(exist_ok=True)
+    atomic_write_text(out / STUDY_TOML, study.resolved_toml())
+    data = mf.load(out)
+    data["study"] = study.name
+    data["runs"].append(run)
+    leftovers = mf.remove_leftovers(out, [c.name for c in selected])  # a killed run's
+    if leftovers:
+        log.info("removed the leftovers of an interrupted run: %s",
+                 ", ".join(p.name for p in leftovers))
+    for name in plan["todo"]:
+        ck = mf.checkpoint_dir(out, name)
+        if run["force"] and (ck.exists() or ck.is_symlink()):
+            mf.remove_tree(ck)
+            log.info("--force: removed the restart checkpoint %s", ck)
+        entry = mf.record(data, name, status="pending", config_hash=plan["hashes"][name])
+        entry["attempts"] = entry.get("attempts", 0)
+    mf.save(out, data)
+    diag = {c.name: [d.to_dict() for d in diagnose(c)] for c in study.cases}
+    old = _read_json(out / DIAGNOSTICS)
+    atomic_write_json(out / DIAGNOSTICS, {**old, **diag})
+    for name, why in plan["skipped"].items():
+        log.info("skip %s (complete, %s)", name, why)
 
 
 def _finish_round(out: Path, comm: MPI.Comm, results: list[dict[str, Any]],
                   progress: _Progress) -> bool:
-    """Rank 0 records a round's results in the manifest; returns 'some case failed'."""
-    if comm.rank == 0:
-        data = mf.load(out)
-        diag = _read_json(out / DIAGNOSTICS)
-        for r in results:
-            entry = mf.record(data, r["name"], status=r["status"],
-                              config_hash=r["config_hash"], wall_time_s=r.get("wall_time_s"),
-                              error=r.get("error"), files=r.get("files", {}),
-                              world_ranks=r.get("world_ranks"))
-            entry["attempts"] = entry.get("attempts", 0) + 1
-            if r["status"] == "done":
-                entry["completed_utc"] = mf.utc_now()
-            if r["diagnostics"]:
-                diag[r["name"]] = r["diagnostics"]
-            progress.update(r)
-        mf.save(out, data)
-        atomic_write_json(out / DIAGNOSTICS, diag)
+    """Record a round's results in the manifest (rank 0); returns 'some case failed'.
+
+    If the manifest cannot be written (e.g. a full disk) every rank raises ``OSError``
+    naming the cases; manifest.json keeps its previous version (atomic write), in which
+    these cases are still pending, so a rerun redoes them."""
+    try:
+        on_rank0(comm, _record_round, out, results, progress)
+    except OSError as err:
+        names = ", ".join(r["name"] for r in results)
+        raise OSError(err.errno, f"cannot record case(s) {names} in {out / mf.MANIFEST} "
+                      f"({err.strerror or err}); it keeps its previous version and a rerun "
+                      "redoes them") from err
     return any(r["status"] == "failed" for r in results)
+
+
+def _record_round(out: Path, results: list[dict[str, Any]], progress: _Progress) -> None:
+    data = mf.load(out)
+    diag = _read_json(out / DIAGNOSTICS)
+    for r in results:
+        entry = mf.record(data, r["name"], status=r["status"],
+                          config_hash=r["config_hash"], wall_time_s=r.get("wall_time_s"),
+                          error=r.get("error"), files=r.get("files", {}),
+                          world_ranks=r.get("world_ranks"))
+        entry["attempts"] = entry.get("attempts", 0) + 1
+        if r["status"] == "done":
+            entry["completed_utc"] = mf.utc_now()
+        if r["diagnostics"]:
+            diag[r["name"]] = r["diagnostics"]
+        progress.update(r)
+    mf.save(out, data)
+    atomic_write_json(out / DIAGNOSTICS, diag)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

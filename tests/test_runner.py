@@ -217,12 +217,14 @@ def test_remove_leftovers_of_a_killed_run(tmp_path):
         (cases / d).mkdir(parents=True)
     (cases / "A" / "summary.json").write_text("{}")
     (cases / "A.partial" / "half.bin").write_bytes(b"x")
-    (tmp_path / ".manifest.json.x1y2.tmp").write_text('{"cas')
+    (tmp_path / ".manifest.json.x1y2_z3w.tmp").write_text('{"cas')  # mkstemp: 8 characters
+    (tmp_path / ".notes.tmp").write_text("the user's")  # not an atomic write of csefem's
     (tmp_path / "manifest.json").write_text("{}")
     (cases / "A" / ".summary.json.z9.tmp").write_text("")  # inside a case: not ours to judge
     gone = mf.remove_leftovers(tmp_path, ["A", "B"])
-    assert sorted(p.name for p in gone) == [".manifest.json.x1y2.tmp", "A.old", "A.partial",
-                                            "B.partial"]
+    assert sorted(p.name for p in gone) == [".manifest.json.x1y2_z3w.tmp", "A.old",
+                                            "A.partial", "B.partial"]
+    assert (tmp_path / ".notes.tmp").exists()
     assert sorted(p.name for p in cases.iterdir()) == ["A", "C.partial"]
     assert sorted(p.name for p in (cases / "A").iterdir()) == [".summary.json.z9.tmp",
                                                                "summary.json"]
