@@ -17,7 +17,8 @@ from mpi4py import MPI
 from fem.case import Conditions
 from fem.config import ConfigError, parse
 from fem.phasefield.config import Config
-from fem.phasefield.study import check
+from fem.phasefield import study as pf_study
+from fem.phasefield.study import _resume, check
 from studies.diagnostics import diagnose
 from studies.runner import run_study
 from studies.schema import load_study
@@ -74,7 +75,16 @@ def xdmf_times(out, case):
     return [float(v) for v in re.findall(r'<Time Value="([^"]+)"', text)]
 
 
-def test_runner_resumes_from_checkpoint(short_run, shared_tmp):
+def _mark_killed(out, name, comm):
+    """Set the manifest entry of ``name`` back to pending (what a kill -9 leaves)."""
+    if comm.rank == 0:
+        m = json.loads((Path(out) / "manifest.json").read_text())
+        m["cases"][name]["status"] = "pending"
+        (Path(out) / "manifest.json").write_text(json.dumps(m))
+    comm.Barrier()
+
+
+def test_runner_resumes_from_checkpoint(short_run, shared_tmp, monkeypatch):
     """Stop PLM after 30 steps (checkpoint), rerun with the full config: same end state,
     and the same field series (the outputs before the checkpoint are rewritten from their
     kept states: a restart loses no output)."""
@@ -86,8 +96,11 @@ def test_runner_resumes_from_checkpoint(short_run, shared_tmp):
     part = metrics(out, "PLM")
     assert part["stop_reason"] == "max_steps" and part["steps"] == 30
     assert 5.0 < part["t_end_s"] < 30.0  # the 5 s output lies before the checkpoint
-    assert run_study(load_study(SHORT), out, comm, cases=["PLM"], force=True,
-                     report=False) == 0
+    _mark_killed(out, "PLM", comm)  # as a run killed after its checkpoint leaves it
+    resumed = []
+    monkeypatch.setattr(pf_study, "_resume", lambda *a: resumed.append(1) or _resume(*a))
+    assert run_study(load_study(SHORT), out, comm, cases=["PLM"], report=False) == 0
+    assert resumed == [1]  # max_steps is not part of the checkpoint's identity
     full, ref = metrics(out, "PLM"), metrics(ref_out, "PLM")
     for key in PHYSICAL:
         assert full[key] == pytest.approx(ref[key], rel=1e-10, abs=1e-12), key

@@ -7,15 +7,16 @@ max_pressure_MPa is -tr(sigma)/3] as cell fields, plus the material id) at
 the output times, ``dendrite.csv`` (one row per accepted step), PNG snapshots of xi, and
 returns the metrics stored in ``summary.json``. With ``checkpoint_every_steps`` it keeps a
 restart checkpoint in ``cases/<case>.checkpoint`` next to the case directory and resumes
-from it (``restart = true``) with the same number of ranks; the states of the field outputs
+from it (``restart = true``) with the same number of ranks, mesh and configuration (a
+checkpoint of another one is discarded with a log line); the states of the field outputs
 are kept there too, so a resumed case rewrites the outputs before the checkpoint and ends
 with the same series (and PNGs) as an uninterrupted run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from mpi4py import MPI
 
 from fem import _stack  # noqa: F401
 from dolfinx import fem
+from fem.collective import on_rank0
 from fem.constants import FARADAY_C_PER_MOL as F
 from fem.constants import GAS_CONSTANT_J_PER_MOL_K as R
 from fem.log import get_logger
@@ -105,10 +107,11 @@ def _resume(sim: Simulation, directory: Path, arrays: dict[str, Any], meta: dict
     return meta["rows"]
 
 
-def _save(sim: Simulation, directory: Path, comm: MPI.Comm, rows: list[dict]) -> None:
+def _save(sim: Simulation, directory: Path, comm: MPI.Comm, rows: list[dict],
+          ident: dict[str, Any] | None) -> None:
     checkpoint.save(directory, comm, sim.stepper.arrays(),
                     {"stepper": sim.stepper.state(), "xi0_integral": sim.post.xi0_integral,
-                     "rows": rows}, sim.problem.dof_coordinates())
+                     "rows": rows}, sim.problem.dof_coordinates(), identity=ident)
 
 
 def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
@@ -132,16 +135,20 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     pngs: list[str] = []
     keep = bool(cfg.checkpoint_every_steps)  # keep the output states for a restart
-    if keep and cfg.restart and checkpoint.exists(ck_dir, comm):
+    # a checkpoint of another configuration or mesh is never resumed (logged, discarded)
+    ident = checkpoint.identity(comm, _restart_hash(case, cfg), sim.problem.dof_coordinates()) \
+        if keep else None
+    if keep and cfg.restart and checkpoint.exists(ck_dir, comm, identity=ident):
         arrays, meta = checkpoint.load(ck_dir, comm, sim.problem.dof_coordinates())
         pngs += _replay_outputs(sim, ck_dir, comm, meta["stepper"]["t"], fields, series,
-                                lambda t: _snapshot_if_due(case, out, fields, bundle, cfg, t))
+                                lambda t: _snapshot_if_due(case, out, fields, bundle, cfg, t),
+                                ident)
         rows = _resume(sim, ck_dir, arrays, meta)
     else:
-        if keep:
-            _clear_outputs(ck_dir, comm)
+        if keep:  # a fresh start: drop an earlier run's checkpoint and output states
+            checkpoint.discard(ck_dir, comm)
         rows.append(_row(sim, None))
-        _write_fields(fields, series, 0.0, sim, ck_dir if keep else None)
+        _write_fields(fields, series, 0.0, sim, ck_dir if keep else None, ident)
     for r in rows:
         csv.append(r)
     height = bundle.height_um
@@ -152,11 +159,11 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
         csv.append(row)
         t = r.t
         if r.on_milestone and any(math.isclose(t, s, rel_tol=1e-12) for s in out_times):
-            _write_fields(fields, series, t, sim, ck_dir if keep else None)
+            _write_fields(fields, series, t, sim, ck_dir if keep else None, ident)
         if r.on_milestone:
             pngs.append(_snapshot_if_due(case, out, fields, bundle, cfg, t))
         if cfg.checkpoint_every_steps and r.step % cfg.checkpoint_every_steps == 0:
-            _save(sim, ck_dir, comm, rows)
+            _save(sim, ck_dir, comm, rows, ident)
         if row["tip_height_um"] >= height - cfg.stop_tip_margin_um:
             return f"dendrite tip within {cfg.stop_tip_margin_um} um of the cathode at t = {t:.6g} s"
         return None
@@ -167,7 +174,7 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
         log.warning("case %s stopped: %s", case.name, reason)
         _write_fields(fields, series, t_final)
     if cfg.checkpoint_every_steps:
-        _save(sim, ck_dir, comm, rows)
+        _save(sim, ck_dir, comm, rows, ident)
     pngs.append(_snapshot(case, out, fields, bundle, t_final, final=True))
     metrics = _metrics(sim, rows, reason, time.perf_counter() - t_start, cfg, pngs)
     if metrics["li_balance_worst_rel"] > LI_BALANCE_WARN:
@@ -178,8 +185,16 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     return metrics
 
 
+def _restart_hash(case: Any, cfg: Config) -> str:
+    """The case's configuration hash without the fields that do not change the trajectory up
+    to a checkpoint (``max_steps``, ``restart``, ``checkpoint_every_steps``): a run stopped
+    by ``max_steps`` may be continued with a larger one; any other change starts afresh."""
+    same = dataclasses.replace(cfg, max_steps=1, restart=True, checkpoint_every_steps=1)
+    return dataclasses.replace(case, physics=same).config_hash()
+
+
 def _write_fields(fields: FieldOutput, series: Any, t: float, sim: Simulation | None = None,
-                  ck_dir: Path | None = None) -> None:
+                  ck_dir: Path | None = None, ident: dict[str, Any] | None = None) -> None:
     """Write the field series at ``t``; with ``ck_dir`` also keep the state of this output
     (``ck_dir/output_t<t>``) so that a restart can rewrite the outputs before the checkpoint:
     a restarted case then has the same series as an uninterrupted one."""
@@ -188,30 +203,24 @@ def _write_fields(fields: FieldOutput, series: Any, t: float, sim: Simulation | 
         series.write(t)
     if ck_dir is not None and sim is not None:
         checkpoint.save(ck_dir / f"{OUTPUT_PREFIX}{t:.12e}", sim.problem.comm,
-                        sim.stepper.arrays(), {"t": t}, sim.problem.dof_coordinates())
+                        sim.stepper.arrays(), {"t": t}, sim.problem.dof_coordinates(),
+                        identity=ident)
 
 
 def _output_dirs(ck_dir: Path, comm: MPI.Comm) -> list[Path]:
-    found = sorted(str(d) for d in ck_dir.glob(f"{OUTPUT_PREFIX}*")) if comm.rank == 0 else None
-    return [Path(d) for d in comm.bcast(found, root=0)]
-
-
-def _clear_outputs(ck_dir: Path, comm: MPI.Comm) -> None:
-    """Drop the output states of an earlier run (a fresh start writes its own)."""
-    if comm.rank == 0:
-        for d in _output_dirs(ck_dir, MPI.COMM_SELF):
-            shutil.rmtree(d, ignore_errors=True)
-    comm.Barrier()
+    found = on_rank0(comm, lambda: sorted(str(d) for d in ck_dir.glob(f"{OUTPUT_PREFIX}*")))
+    return [Path(d) for d in found]
 
 
 def _replay_outputs(sim: Simulation, ck_dir: Path, comm: MPI.Comm, t_restart: float,
-                    fields: FieldOutput, series: Any, snapshot: Any) -> list[str]:
+                    fields: FieldOutput, series: Any, snapshot: Any,
+                    ident: dict[str, Any] | None = None) -> list[str]:
     """Rewrite the field series (and due PNGs) at the output times up to the checkpoint from
     their kept states, in time order; returns the PNG names. The caller loads the checkpoint
     state afterwards."""
     states = []
     for d in _output_dirs(ck_dir, comm):
-        if checkpoint.exists(d, comm):
+        if checkpoint.exists(d, comm, identity=ident):
             arrays, meta = checkpoint.load(d, comm, sim.problem.dof_coordinates())
             if meta["t"] <= t_restart * (1 + 1e-12):
                 states.append((meta["t"], arrays))
