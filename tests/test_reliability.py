@@ -108,6 +108,17 @@ def test_files_csefem_did_not_write_are_not_deleted(shared_tmp):
     assert (target / "keep.txt").read_text() == "keep"
 
 
+def test_force_removes_the_checkpoints_of_the_cases_it_reruns(shared_tmp):
+    """Before: ``--force`` resumed from the checkpoint of the previous configuration."""
+    out = shared_tmp / "study"
+    ck = out / "cases" / "A.checkpoint"  # where fem.phasefield.study keeps it
+    assert _run(TINY, out) == 0
+    _on_rank0(lambda: (ck / "state_000001").mkdir(parents=True))
+    assert _run(TINY, out) == 0 and ck.exists()  # A skipped: its checkpoint kept
+    assert _run(TINY, out, force=True) == 0
+    assert not ck.exists()
+
+
 def test_truncated_manifest_is_one_error_on_every_rank(shared_tmp, capsys):
     out = shared_tmp / "study"
     assert _run(TINY, out) == 0
@@ -318,9 +329,9 @@ PF = """
 name = "pf"
 type = "phasefield"
 [defaults]
-conditions = { temperature_C = 60.0, end_time_s = 10.0, current_density_mA_per_cm2 = 0.5 }
+conditions = { temperature_C = 60.0, end_time_s = 3.0, current_density_mA_per_cm2 = 0.5 }
 output = { pngs = false, fields = false }
-physics = { checkpoint_every_steps = 3, initial = { layer_thickness_um = 0.5, nuclei = [{ x_um = 4.0, radius_um = 0.6 }] } }
+physics = { checkpoint_every_steps = 2, initial = { layer_thickness_um = 0.5, nuclei = [{ x_um = 4.0, radius_um = 0.6 }] } }
 geometry = { width_um = 8.0, mesh = { size_um = 0.25 }, layers = [{ material = "PEO", thickness_um = 4.0 }] }
 [[cases]]
 name = "PEO"
@@ -343,25 +354,22 @@ def _pf_metrics(out):
 @pytest.mark.slow
 def test_checkpoint_of_a_changed_case_is_never_resumed(comm, shared_tmp, monkeypatch):
     """Before: a rerun with another current resumed the 0.5 mA/cm^2 state and reported its
-    metrics; a changed mesh failed the case ("dof coordinates differ"); --force resumed."""
+    metrics; a changed mesh failed the case ("dof coordinates differ")."""
     from fem.phasefield import study as pf_study
 
     resumed = []
     real = pf_study._resume
     monkeypatch.setattr(pf_study, "_resume", lambda *a: resumed.append(1) or real(*a))
     out = shared_tmp / "pf"
-    assert _run(PF, out, ["cases.PEO.physics.max_steps=8"]) == 0  # checkpoint at step 8
+    assert _run(PF, out, ["cases.PEO.physics.max_steps=6"]) == 0  # checkpoint at step 6
     _killed(out, comm)
     assert _run(PF, out, ["cases.PEO.conditions.current_density_mA_per_cm2=0.2"]) == 0
     m = _pf_metrics(out)
-    assert resumed == [] and m["t_end_s"] == pytest.approx(10.0)
+    assert resumed == [] and m["t_end_s"] == pytest.approx(3.0)
     # galvanostatic control holds the NEW current (2 % per step) over the whole run
     assert m["mean_current_density_mA_per_cm2"] == pytest.approx(0.2, rel=0.02)
     _killed(out, comm)  # same configuration: resumes (the positive control)
     assert _run(PF, out, ["cases.PEO.conditions.current_density_mA_per_cm2=0.2"]) == 0
-    assert resumed == [1] and _pf_metrics(out)["steps"] == m["steps"]
-    assert _run(PF, out, ["cases.PEO.conditions.current_density_mA_per_cm2=0.2"],
-                force=True) == 0  # --force removed the checkpoint: a fresh run
     assert resumed == [1] and _pf_metrics(out)["steps"] == m["steps"]
     _killed(out, comm)  # another mesh: discarded, the case completes
     assert _run(PF, out, ["cases.PEO.geometry.mesh.size_um=0.3"]) == 0
