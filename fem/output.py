@@ -32,6 +32,7 @@ from dolfinx import io
 from mpi4py import MPI
 
 from fem.case import OutputConfig
+from fem.collective import on_rank0
 from fem.fileio import (atomic_write_json, atomic_write_text, format_csv_value,
                         move_into_place, xdmf_declare_float64)
 from fem.log import get_logger
@@ -106,6 +107,13 @@ def _csefem_version() -> str | None:
         return None
 
 
+def _remove_if_empty(directory: Path) -> None:
+    try:
+        directory.rmdir()
+    except OSError:
+        pass
+
+
 class CaseOutput:
     """The output directory of one case (see the module docstring for its layout).
 
@@ -131,15 +139,7 @@ class CaseOutput:
         self._series: list[FieldSeries | CsvSeries] = []
         self._material: dfem.Function | None = None
         self._closed = False
-        err = None
-        if comm.rank == 0:
-            try:
-                self.staging_dir.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                err = f"cannot create {self.staging_dir}: {e}"
-        err = comm.bcast(err, root=0)
-        if err:
-            raise OSError(err)
+        on_rank0(comm, self.staging_dir.mkdir, parents=True, exist_ok=True)
 
     # -- paths and bookkeeping -------------------------------------------------------
     def path(self, filename: str) -> Path:
@@ -166,10 +166,8 @@ class CaseOutput:
         again = [n for n in names if n in self._claimed]
         if again:
             raise FileExistsError(f"{self.path(again[0])} is already written by this case")
-        existing = None
-        if self.comm.rank == 0:
-            existing = next((str(self.path(n)) for n in names if self.path(n).exists()), None)
-        existing = self.comm.bcast(existing, root=0)
+        existing = on_rank0(self.comm, lambda: next(
+            (str(self.path(n)) for n in names if self.path(n).exists()), None))
         if existing and not self.overwrite:
             raise FileExistsError(f"{existing} exists; refusing to overwrite it "
                                   "(pass overwrite=True / --force)")
@@ -179,33 +177,21 @@ class CaseOutput:
                  staged: bool = True) -> None:
         """Move finished files into place on rank 0 (collective: ends with a barrier)."""
         self.comm.Barrier()
-        err = None
-        if self.comm.rank == 0:
-            try:
-                base = self.staging_dir if staged else self.outdir
-                pairs = list(zip(names, src_names or names, strict=True))
-                for name, src in pairs:  # while the .h5 is still beside it
-                    if name.endswith(".xdmf"):
-                        xdmf_declare_float64(base / src)
-                for name, src in pairs:
-                    move_into_place(base / src, self.path(name), self.overwrite)
-            except OSError as e:
-                err = str(e)
-        err = self.comm.bcast(err, root=0)
-        if err:
-            raise OSError(err)
+
+        def publish() -> None:
+            base = self.staging_dir if staged else self.outdir
+            pairs = list(zip(names, src_names or names, strict=True))
+            for name, src in pairs:  # while the .h5 is still beside it
+                if name.endswith(".xdmf"):
+                    xdmf_declare_float64(base / src)
+            for name, src in pairs:
+                move_into_place(base / src, self.path(name), self.overwrite)
+
+        on_rank0(self.comm, publish)
 
     def _on_rank0(self, fn, *args, **kwargs) -> Path:
-        """Run a file-system write on rank 0 and propagate its error to all ranks."""
-        err = None
-        if self.comm.rank == 0:
-            try:
-                fn(*args, **kwargs)
-            except Exception as e:  # noqa: BLE001 - re-raised on every rank below
-                err = f"{type(e).__name__}: {e}"
-        err = self.comm.bcast(err, root=0)
-        if err:
-            raise OSError(err)
+        """Run a file-system write on rank 0 (its error raised on all ranks); ``args[0]``."""
+        on_rank0(self.comm, fn, *args, **kwargs)
         return Path(args[0])
 
     # -- writers ------------------------------------------------------------------------
@@ -322,11 +308,7 @@ class CaseOutput:
             self._on_rank0(write_paraview_script, self.outdir, self.main_field, series,
                            fields, units, overwrite=self.overwrite)
         self.comm.Barrier()
-        if self.comm.rank == 0:
-            try:
-                self.staging_dir.rmdir()  # only if empty
-            except OSError:
-                pass
+        on_rank0(self.comm, _remove_if_empty, self.staging_dir)
 
     def __enter__(self) -> CaseOutput:
         return self

@@ -15,6 +15,7 @@ from fem import _stack  # noqa: F401  (import order of the DOLFINx wheel)
 from dolfinx import fem as dfem
 from dolfinx import io
 
+from fem.collective import on_rank0
 from fem.fileio import format_csv_value
 
 if TYPE_CHECKING:
@@ -132,10 +133,15 @@ class CsvSeries:
         self._fh = None
         self._closed = False
         self.n_rows = 0
-        if output.comm.rank == 0:
-            self._fh = open(self.partial_path, "w", encoding="utf-8", newline="")
-            self._fh.write(",".join(self.columns) + "\n")
-            self._fh.flush()
+        on_rank0(output.comm, self._open)
+
+    def _open(self) -> None:
+        self._fh = open(self.partial_path, "w", encoding="utf-8", newline="")
+        self._write(",".join(self.columns))
+
+    def _write(self, line: str) -> None:
+        self._fh.write(line + "\n")
+        self._fh.flush()
 
     def append(self, row: dict[str, Any]) -> None:
         """Append one row (keys: a subset of the columns; missing ones stay empty)."""
@@ -145,9 +151,9 @@ class CsvSeries:
                            f"expected a subset of {self.columns}")
         if self._closed:
             raise RuntimeError(f"csv series '{self.name}' is closed")
-        if self._fh is not None:
-            self._fh.write(",".join(format_csv_value(row.get(c)) for c in self.columns) + "\n")
-            self._fh.flush()
+        # every rank learns whether rank 0's write failed (a full disk must not hang a run)
+        on_rank0(self._out.comm, self._write,
+                 ",".join(format_csv_value(row.get(c)) for c in self.columns))
         self.n_rows += 1
 
     def close(self, complete: bool = True) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fem.collective import on_rank0
 from fem.fileio import atomic_save
 
 if TYPE_CHECKING:  # DOLFINx is imported lazily: line plots must not initialise PETSc
@@ -39,18 +40,7 @@ def _atomic_png(path: Path | str, save: Callable[[str], None]) -> Path:
 
 def _root_call(comm: MPI.Comm | None, fn: Callable[[], Any]) -> Any:
     """Run ``fn`` on rank 0 of ``comm`` (everywhere if None); re-raise its error on all ranks."""
-    if comm is None:
-        return fn()
-    result, err = None, None
-    if comm.rank == 0:
-        try:
-            result = fn()
-        except Exception as e:  # noqa: BLE001 - re-raised on every rank below
-            err = f"{type(e).__name__}: {e}"
-    err = comm.bcast(err, root=0)
-    if err:
-        raise RuntimeError(f"plotting failed on rank 0: {err}")
-    return comm.bcast(result, root=0)
+    return fn() if comm is None else on_rank0(comm, fn)
 
 
 def gather_p1(function: dfem.Function, cell_tags: Any = None
