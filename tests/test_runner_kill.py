@@ -164,7 +164,7 @@ def test_kill9_then_resume(tmp_path):
     killed_case = half.parent.name.removesuffix(mf.PARTIAL_SUFFIX)
     assert status[killed_case] == "pending"
     # a manifest write interrupted by the kill would leave its temporary file behind
-    stale = out / ".manifest.json.k1ll3d_.tmp"  # mkstemp: 8 characters
+    stale = out / ".manifest.json.k1ll3d_x.tmp"  # mkstemp: 8 characters
     stale.write_text('{"format": 1, "cases": {"A": {"sta')
     kept = _case_files(out, "A")
 
