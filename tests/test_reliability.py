@@ -23,18 +23,10 @@ from studies import manifest as mf
 from studies.cli import main
 from studies.runner import run_study
 from studies.schema import load_study_text
+from test_runner import TINY  # cases A and B of the built-in mesh type
 
 ROOT = Path(__file__).resolve().parents[1]
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
-TINY = """
-[study]
-name = "tiny"
-type = "mesh"
-[defaults]
-geometry = {layers = [{material = "PEO", thickness_um = 2.0}], width_um = 3.0, mesh = {size_um = 1.0}}
-[[cases]]
-name = "A"
-"""
 
 
 def _run(text, out, overrides=(), **kw):
@@ -92,12 +84,12 @@ def test_files_csefem_did_not_write_are_not_deleted(shared_tmp):
     """A case folder the manifest does not list, or a link in a case's place, is refused."""
     out = shared_tmp / "study"
     assert _run(TINY, out) == 0
-    text = TINY + '[[cases]]\nname = "B"\n'
-    _on_rank0(lambda: (out / "cases" / "B").mkdir())
-    _on_rank0(lambda: (out / "cases" / "B" / "notes.txt").write_text("mine"))
-    with pytest.raises(ConfigError, match="cases.B: expected no folder"):
+    text = TINY + '[[cases]]\nname = "C"\n'
+    _on_rank0(lambda: (out / "cases" / "C").mkdir())
+    _on_rank0(lambda: (out / "cases" / "C" / "notes.txt").write_text("mine"))
+    with pytest.raises(ConfigError, match="cases.C: expected no folder"):
         _run(text, out, force=True)
-    assert (out / "cases" / "B" / "notes.txt").read_text() == "mine"
+    assert (out / "cases" / "C" / "notes.txt").read_text() == "mine"
     target = shared_tmp / "elsewhere"
     _on_rank0(lambda: target.mkdir())
     _on_rank0(lambda: (target / "keep.txt").write_text("keep"))
