@@ -323,8 +323,8 @@ type = "phasefield"
 [defaults]
 conditions = { temperature_C = 60.0, end_time_s = 3.0, current_density_mA_per_cm2 = 0.5 }
 output = { pngs = false, fields = false }
-physics = { checkpoint_every_steps = 2, initial = { layer_thickness_um = 0.5, nuclei = [{ x_um = 4.0, radius_um = 0.6 }] } }
-geometry = { width_um = 8.0, mesh = { size_um = 0.25 }, layers = [{ material = "PEO", thickness_um = 4.0 }] }
+physics = { checkpoint_every_steps = 2, initial = { layer_thickness_um = 0.5, nuclei = [{ x_um = 2.0, radius_um = 0.6 }] } }
+geometry = { width_um = 4.0, mesh = { size_um = 0.25 }, layers = [{ material = "PEO", thickness_um = 3.0 }] }
 [[cases]]
 name = "PEO"
 """
