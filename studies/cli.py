@@ -3,8 +3,8 @@
 Exit status: 0 everything done, 1 some case failed (the others still ran) or a file could
 not be written (e.g. a full disk), 2 invalid input. Invalid input prints ONE line
 ``csefem: error: <message>`` on stderr (rank 0), no traceback, and nothing is written; a
-write error likewise prints one line. Every rank exits with the same status. Run under MPI with the venv's launcher:
-``mpiexec -n 4 csefem run STUDY.toml --out DIR --ranks-per-case 2``.
+write error likewise prints one line. Every rank exits with the same status. Run under MPI
+with the venv's launcher: ``mpiexec -n 4 csefem run STUDY.toml --out DIR --ranks-per-case 2``.
 """
 
 from __future__ import annotations

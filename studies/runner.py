@@ -7,11 +7,12 @@ Layout of a study directory::
     diagnostics.json    per case: the pre-solve diagnostics (mesh-measured once meshed)
     cases/<name>/       a complete case (renamed from cases/<name>.partial/ when done)
 
-A run first takes an exclusive lock on the study directory (``.csefem.lock``: a second run
-into it exits 2 naming the holder) and refuses a non-empty folder that is not a study
-(no manifest.json). It then removes what a killed run left (``studies.manifest.remove_leftovers``:
-staging and swap directories, temporary files of interrupted atomic writes); the
-manifest is only ever replaced whole, so it is valid JSON after any kill.
+A run refuses a non-empty folder that is not a study (no manifest.json), then takes an
+exclusive lock on the study directory (``.csefem.lock``: a second run into it exits 2
+naming the holder) and removes what a killed run left
+(``studies.manifest.remove_leftovers``: staging and swap directories, temporary files of
+interrupted atomic writes); the manifest is only ever replaced whole, so it is valid JSON
+after any kill.
 
 ``ranks_per_case = k`` splits the communicator into ``size / k`` groups
 (``comm.Split(color=rank // k)``) that take the cases round-robin, one round at a time;
@@ -23,9 +24,9 @@ the others still run.
 
 Every file-system step of rank 0 runs through :func:`fem.collective.on_rank0`, so its
 error (a corrupt manifest, a full disk, a name the file system refuses) is raised on every
-rank instead of leaving the others waiting. Limitation: an exception raised on only some ranks of a group while the others sit
-in a collective deadlocks the group (MPI cannot recover from that); physics modules
-raise consistently on all ranks.
+rank instead of leaving the others waiting. Limitation: an exception raised on only some
+ranks of a group while the others sit in a collective deadlocks the group (MPI cannot
+recover from that); physics modules raise consistently on all ranks.
 """
 
 from __future__ import annotations
