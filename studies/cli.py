@@ -140,7 +140,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ImportError as err:
         raise ConfigError("report", "the studies.report module", str(err)) from None
     from fem.collective import on_rank0
+    from studies.manifest import check_study_dir
 
+    on_rank0(MPI.COMM_WORLD, check_study_dir, args.dir)  # no links in place of its folders
     load_report_config(args.dir)  # on every rank: an invalid [report] fails everywhere
     for p in on_rank0(MPI.COMM_WORLD, write_report, args.dir) or []:
         _out(str(p))

@@ -45,6 +45,7 @@ OLD_SUFFIX = ".old"
 CHECKPOINT_SUFFIX = ".checkpoint"  # fem.phasefield.study keeps cases/<name>.checkpoint
 RESERVED_SUFFIXES = (PARTIAL_SUFFIX, OLD_SUFFIX, CHECKPOINT_SUFFIX)
 LOCK = ".csefem.lock"
+OWN_ENTRIES = (MANIFEST, CASES_DIR, LOCK, "report_figures")  # csefem writes inside these
 NAME_MAX = 255  # bytes of one file name on Linux file systems (ext4, xfs, NFS, Lustre)
 FORMAT = 1
 log = get_logger("manifest")
@@ -102,7 +103,7 @@ def check_study_dir(study_dir: Path) -> None:
         raise ConfigError("--out", f"a new or empty folder, or a csefem study folder (with "
                           f"{MANIFEST}); refusing to write into a folder csefem did not make",
                           str(root))
-    for name in (MANIFEST, CASES_DIR, LOCK):
+    for name in OWN_ENTRIES:
         if (root / name).is_symlink():
             raise ConfigError("--out", "a study folder without symbolic links in place of "
                               "its own entries", str(root / name))

@@ -98,6 +98,11 @@ def test_files_csefem_did_not_write_are_not_deleted(shared_tmp):
     with pytest.raises(ConfigError, match="cases.A: expected no folder"):
         _run(TINY, out, force=True)
     assert (target / "keep.txt").read_text() == "keep"
+    _on_rank0(lambda: (target / "montage__mine.png").write_bytes(b"png"))
+    _on_rank0(lambda: (out / "report_figures").symlink_to(target))
+    with pytest.raises(SystemExit) as info:  # the report would prune montage__*.png there
+        main(["report", str(out)])
+    assert info.value.code == 2 and (target / "montage__mine.png").exists()
 
 
 def test_force_removes_the_checkpoints_of_the_cases_it_reruns(shared_tmp):
