@@ -114,9 +114,9 @@ def lock_study(study_dir: Path) -> int:
 
     ``flock`` on ``.csefem.lock``: a second run (another ``mpiexec``, or one of the copies
     ``srun`` starts without ``--mpi=pmi2``) gets a :class:`ConfigError` "locked by PID ... on
-    HOST". On file systems without locks (Lustre mounted without ``flock``, NFS with
-    ``nolock``) the lock cannot be taken: a warning says so and the run goes on unlocked.
-    The lock ends with the process (or :func:`unlock`).
+    HOST". Where ``flock`` fails (Lustre mounted without ``flock``) a warning says so and
+    the run goes on unlocked; node-local locks (Lustre ``localflock``, NFS ``nolock``)
+    cannot be detected. The lock ends with the process (or :func:`unlock`).
     """
     path = Path(study_dir) / LOCK
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)

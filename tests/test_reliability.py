@@ -116,6 +116,27 @@ def test_force_removes_the_checkpoints_of_the_cases_it_reruns(shared_tmp):
     assert not ck.exists()
 
 
+@pytest.mark.serial  # a plain file-system function (the runner calls it on rank 0 only)
+def test_lock_is_exclusive_and_says_so_where_the_file_system_has_none(tmp_path, monkeypatch):
+    import fcntl
+
+    fd = mf.lock_study(tmp_path)
+    with pytest.raises(ConfigError, match=f"locked by PID {os.getpid()} on "):
+        mf.lock_study(tmp_path)  # a second open file description: refused like a 2nd run
+    mf.unlock(fd)
+    mf.unlock(mf.lock_study(tmp_path))  # released: free again
+
+    def no_locks(*_a):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)  # Lustre without -o flock, NFS nolock
+    warnings = []
+    monkeypatch.setattr(mf.log, "warning", lambda msg, *a: warnings.append(msg % a))
+    mf.unlock(mf.lock_study(tmp_path))
+    assert len(warnings) == 1 and "a second run into the same folder is not detected" \
+        in warnings[0]
+
+
 def test_truncated_manifest_is_one_error_on_every_rank(shared_tmp, capsys):
     out = shared_tmp / "study"
     assert _run(TINY, out) == 0
