@@ -41,7 +41,7 @@ def _rebuild(payload: Any) -> BaseException:
 
 
 def on_rank0(comm: MPI.Comm, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` on rank 0 of ``comm``; its result on every rank (collective).
+    """``fn(*args, **kwargs)`` on rank 0 of ``comm``; its result (picklable) on every rank.
 
     An exception on rank 0 is raised on every rank: :class:`~fem.config.ConfigError` as
     itself (same field, expected, value), other exceptions as the same class and message
@@ -54,10 +54,10 @@ def on_rank0(comm: MPI.Comm, fn: Callable[..., Any], *args: Any, **kwargs: Any) 
             result = fn(*args, **kwargs)
         except Exception as err:  # noqa: BLE001 - re-raised on every rank below
             payload, original = _portable(err), err
-    payload = comm.bcast(payload, root=0)
+    result, payload = comm.bcast((result, payload), root=0)
     if payload is not None:
         err = _rebuild(payload)
         if err is original:
             raise err
         raise err from original
-    return comm.bcast(result, root=0)
+    return result
