@@ -23,6 +23,7 @@ import ufl
 from dolfinx import fem, io
 from mpi4py import MPI
 
+from fem.collective import on_rank0
 from geometries.bundle import LayerInfo, MeshBundle
 
 
@@ -48,17 +49,15 @@ def write_mesh_xdmf(bundle: MeshBundle, path: str | os.PathLike, overwrite: bool
     """
     comm = bundle.mesh.comm
     path = Path(path).with_suffix(".xdmf")
-    tmpdir, err = None, None
-    if comm.rank == 0:
+
+    def staging() -> str:
         existing = [str(p) for p in _targets(path) if p.exists()]
         if existing and not overwrite:
-            err = f"refusing to overwrite {existing}"
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmpdir = tempfile.mkdtemp(prefix=f".{path.stem}.", dir=path.parent)
-    err, tmpdir = comm.bcast((err, tmpdir), root=0)
-    if err is not None:
-        raise FileExistsError(err)
+            raise FileExistsError(f"refusing to overwrite {existing}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkdtemp(prefix=f".{path.stem}.", dir=path.parent)
+
+    tmpdir = on_rank0(comm, staging)  # its error on every rank
     tmp = Path(tmpdir) / path.name
     tdim = bundle.mesh.topology.dim
     bundle.mesh.topology.create_connectivity(tdim - 1, tdim)
@@ -67,22 +66,22 @@ def write_mesh_xdmf(bundle: MeshBundle, path: str | os.PathLike, overwrite: bool
         xdmf.write_meshtags(bundle.cell_tags, bundle.mesh.geometry)
         xdmf.write_meshtags(bundle.facet_tags, bundle.mesh.geometry)
     comm.Barrier()
-    if comm.rank == 0:
-        tmp.with_suffix(".tags.json").write_text(json.dumps(_tables(bundle), indent=1))
+    tables = _tables(bundle)
+
+    def publish() -> None:
+        tmp.with_suffix(".tags.json").write_text(json.dumps(tables, indent=1))
         for src, dst in zip(_targets(tmp), _targets(path), strict=True):
             os.replace(src, dst)
         shutil.rmtree(tmpdir, ignore_errors=True)
-    comm.Barrier()
+
+    on_rank0(comm, publish)
     return path
 
 
 def read_mesh_xdmf(path: str | os.PathLike, comm: MPI.Comm = MPI.COMM_WORLD) -> MeshBundle:
     """Read a bundle written by :func:`write_mesh_xdmf` (shared-facet ghosting)."""
     path = Path(path).with_suffix(".xdmf")
-    tables = None
-    if comm.rank == 0:
-        tables = json.loads(path.with_suffix(".tags.json").read_text())
-    tables = comm.bcast(tables, root=0)
+    tables = on_rank0(comm, lambda: json.loads(path.with_suffix(".tags.json").read_text()))
     with io.XDMFFile(comm, str(path), "r") as xdmf:
         msh = xdmf.read_mesh()
         tdim = msh.topology.dim
