@@ -10,6 +10,7 @@ name; :func:`parse` prefixes the path.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
@@ -110,6 +111,15 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     return value
 
 
+def _key_hint(key: str, known: list[str]) -> str:
+    """``"; did you mean X?"``: the same quantity in another unit (``temperature_K`` ->
+    ``temperature_C``), or a close spelling; empty if nothing fits."""
+    stem = key.rsplit("_", 1)[0]
+    same = [k for k in known if k != key and "_" in k and k.rsplit("_", 1)[0] == stem]
+    close = same or difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def parse(cls: type[T], data: Any, path: str = "") -> T:
     """Build dataclass ``cls`` from ``data`` (a dict), validating keys, types and ranges."""
     if isinstance(data, cls):
@@ -121,8 +131,8 @@ def parse(cls: type[T], data: Any, path: str = "") -> T:
     unknown = [k for k in data if k not in fields]
     if unknown:
         where = f"{path}.{unknown[0]}" if path else unknown[0]
-        raise ConfigError(where, f"a known key (one of {', '.join(sorted(fields))})",
-                          dataclasses.MISSING)
+        raise ConfigError(where, f"a known key (one of {', '.join(sorted(fields))})"
+                          + _key_hint(unknown[0], list(fields)), dataclasses.MISSING)
     kwargs = {}
     for name, f in fields.items():
         sub = f"{path}.{name}" if path else name

@@ -33,7 +33,7 @@ _SRC_EA = "[derived] apparent Ea through sigma(25 C) and sigma(60 C)"
 
 def _polymer_like(name: str, description: str, s25_S_per_cm: float, s60_S_per_cm: float,
                   t_plus: float, alpha: float, sources: dict[str, str],
-                  E_Pa: float | None, nu: float | None) -> Material:
+                  E_Pa: float | None, nu: float | None, rule: str = "given") -> Material:
     s25, s60 = s25_S_per_cm * S_PER_CM, s60_S_per_cm * S_PER_CM
     base = {"c0_mol_per_m3": _SRC_C0, "relative_permittivity": _SRC_EPS,
             "activation_energy_J_per_mol": _SRC_EA, "T_ref_K": "25 C reference"}
@@ -44,7 +44,8 @@ def _polymer_like(name: str, description: str, s25_S_per_cm: float, s60_S_per_cm
         activation_energy_J_per_mol=activation_energy_from_pair(s25, T_25C_K, s60, T_60C_K),
         t_plus=t_plus, immobilized_fraction=alpha, c0_mol_per_m3=C0_LITFSI_PEO_MOL_PER_M3,
         relative_permittivity=EPS_R_POLYMER, youngs_modulus_Pa=E_Pa, poisson_ratio=nu,
-        sources=base)
+        sources=base, immobilized_fraction_rule=rule,
+        derived_from={"activation_energy_J_per_mol": ["sigma_ref_S_per_m"]})
 
 
 def _mof_layer() -> Material:
@@ -55,7 +56,7 @@ def _mof_layer() -> Material:
         activation_energy_J_per_mol=0.3 * EV_TO_J_PER_MOL, t_plus=0.6,
         immobilized_fraction=immobilized_fraction_equal_diffusivity(0.6),
         c0_mol_per_m3=C0_LITFSI_PEO_MOL_PER_M3, relative_permittivity=EPS_R_POLYMER,
-        youngs_modulus_Pa=100e6, poisson_ratio=0.35,
+        youngs_modulus_Pa=100e6, poisson_ratio=0.35, immobilized_fraction_rule="equal_diffusivity",
         sources={
             "sigma_ref_S_per_m": "[assumption] Li-IL@MOF ~1e-4 S/cm and above at 25 C (SI refs S4, S5)",
             "activation_energy_J_per_mol": "[assumption] 0.3 eV (physics-npp.md sec. 9)",
@@ -85,7 +86,7 @@ def _build_library() -> dict[str, Material]:
          "immobilized_fraction": "[derived] Option B alpha = (2t+ - 1)/t+ = 1/3 (SI wording)",
          "youngs_modulus_Pa": "[assumption] filled PEO, taken as PEO's 12.6 MPa",
          "poisson_ratio": "[assumption] 0.40"},
-        12.6e6, 0.40)
+        12.6e6, 0.40, rule="equal_diffusivity")
     llzo = _polymer_like(
         "LLZO_layer", "LLZO particle layer bound by polymer (PLM's Li-facing-away side)",
         1e-5, 3e-4, 0.4, 0.0,
@@ -133,6 +134,7 @@ def material_names() -> list[str]:
 def get_material(name: str, overrides: dict[str, object] | None = None) -> Material:
     """The registered material ``name``, with optional field overrides."""
     if name not in MATERIALS:
-        raise MaterialError(f"unknown material '{name}', expected one of {material_names()}")
+        raise MaterialError(f"unknown material '{name}', expected one of {material_names()} "
+                            "(define new ones with fem.material_defs.define_material)")
     mat = MATERIALS[name]
     return mat.with_overrides(**overrides) if overrides else mat

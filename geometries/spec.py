@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from fem.config import ConfigError, require
 
@@ -82,26 +82,27 @@ class LayerSpec:
         name: region name (default: the material, or for a filament layer the fill
             material); duplicates get a suffix ``_2``, ``_3``, ...
         filaments: optional PE filament skeleton in this layer.
+        overrides: material fields for this layer only (e.g. ``{"t_plus": 0.4}``), applied
+            to the region material; in a study file they are written directly in the
+            layer table (``{material = "PEO", thickness_um = 2, t_plus = 0.4}``).
+
+    Material names are checked against the case's materials (library plus study-file
+    definitions) by the study schema, not here.
     """
 
     material: str
     thickness_um: float
     name: str | None = None
     filaments: FilamentSpec | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from fem.material_library import MATERIALS
-
-        require(self.material in MATERIALS, "material",
-                f"one of {', '.join(sorted(MATERIALS))}", self.material)
+        require(bool(self.material.strip()), "material", "a material name", self.material)
         require(self.thickness_um > 0, "thickness_um", "a positive thickness [um]",
                 self.thickness_um)
         if self.name is not None:
             require(bool(self.name) and "|" not in self.name and self.name.strip() == self.name,
                     "name", "a non-empty name without '|' or surrounding spaces", self.name)
-        if self.filaments is not None:
-            require(self.filaments.fill_material in MATERIALS, "filaments.fill_material",
-                    f"one of {', '.join(sorted(MATERIALS))}", self.filaments.fill_material)
 
     @property
     def region_material(self) -> str:

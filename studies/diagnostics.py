@@ -26,6 +26,7 @@ from typing import Any, Literal
 from fem import electrochem as ec
 from fem.constants import thermal_voltage_V
 from fem.log import get_logger
+from fem.material_defs import material_warnings
 from geometries.spec import region_names
 
 log = get_logger("diagnostics")
@@ -90,9 +91,10 @@ def _stack_layers(case: Any) -> list[dict[str, Any]]:
     geo = case.geometry.resolved()
     gdim = 3 if (geo.depth_um or 0.0) > 0 else 2
     T = case.conditions.temperature_K
+    mats = case.layer_materials()
     out = []
     for region, layer in zip(region_names(geo.layers), geo.layers, strict=True):
-        mat = case.material(layer.region_material)
+        mat = mats[region]
         row = {"region": region, "material": mat.name, "L_m": layer.thickness_um * UM,
                "layer": layer, "open": _open_fraction(layer, gdim), "mat": mat, "tr": None}
         if mat.ion_conducting:
@@ -123,25 +125,7 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
         return d
     if not layers:
         return d
-    physics = case.physics
-    poisson = getattr(physics, "formulation", None) == "poisson"
-    eps_scale = float(getattr(physics, "permittivity_scale", 1.0) or 1.0)
-    lam = {r["region"]: ec.debye_length_m(r["tr"].c_plus_mol_per_m3,
-                                          r["mat"].relative_permittivity * eps_scale, T,
-                                          r["mat"].immobilized_fraction) for r in layers}
-    lam_min = min(lam.values())
-    L_tot = sum(r["L_m"] for r in layers)
-    add("debye_length_nm", lam_min * 1e9, "nm", "info",
-        f"smallest Debye length of the stack (regions: "
-        + ", ".join(f"{k} {v * 1e9:.3g} nm" for k, v in lam.items()) + ")")
-    add("L_over_debye", L_tot / lam_min, "", "info",
-        "stack thickness / Debye length: electroneutral transport is exact to O(lambda_D/L)")
-    ratio = h_um * UM / lam_min
-    resolved = ratio <= 1.0 / DEBYE_CELLS
-    add("h_over_debye", ratio, "", "warn" if poisson and not resolved else "info",
-        f"smallest cell ({h_src}) {h_um:.3g} um = {ratio:.3g} lambda_D; "
-        + ("full Poisson needs h <= lambda_D/5 at electrodes and interfaces"
-           if poisson else "fine for the electroneutral model (Debye layers not resolved)"))
+    d += _debye(case, layers, h_um, h_src)
 
     sig_eff = [r["tr"].sigma_S_per_m * r["open"] for r in layers]
     Ls = [r["L_m"] for r in layers]
@@ -223,6 +207,59 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
     return d
 
 
+def _debye(case: Any, layers: list[dict[str, Any]], h_um: float, h_src: str
+           ) -> list[Diagnostic]:
+    """Debye length vs stack and cells (needs every layer's relative_permittivity, which
+    only full-Poisson runs require)."""
+    physics, T = case.physics, case.conditions.temperature_K
+    poisson = getattr(physics, "formulation", None) == "poisson"
+    missing = [r["region"] for r in layers if r["mat"].relative_permittivity is None]
+    if missing:
+        return [Diagnostic(case.name, "debye_length_nm", None, "nm",
+                           "error" if poisson else "info",
+                           f"no relative_permittivity for {', '.join(missing)}: "
+                           + ("full Poisson needs it" if poisson else
+                              "not needed by this run (no Debye length reported)"))]
+    eps_scale = float(getattr(physics, "permittivity_scale", 1.0) or 1.0)
+    lam = {r["region"]: ec.debye_length_m(r["tr"].c_plus_mol_per_m3,
+                                          r["mat"].relative_permittivity * eps_scale, T,
+                                          r["mat"].immobilized_fraction) for r in layers}
+    lam_min = min(lam.values())
+    L_tot = sum(r["L_m"] for r in layers)
+    ratio = h_um * UM / lam_min
+    resolved = ratio <= 1.0 / DEBYE_CELLS
+    return [
+        Diagnostic(case.name, "debye_length_nm", lam_min * 1e9, "nm", "info",
+                   "smallest Debye length of the stack (regions: "
+                   + ", ".join(f"{k} {v * 1e9:.3g} nm" for k, v in lam.items()) + ")"),
+        Diagnostic(case.name, "L_over_debye", L_tot / lam_min, "", "info", "stack thickness / "
+                   "Debye length: electroneutral transport is exact to O(lambda_D/L)"),
+        Diagnostic(case.name, "h_over_debye", ratio, "",
+                   "warn" if poisson and not resolved else "info",
+                   f"smallest cell ({h_src}) {h_um:.3g} um = {ratio:.3g} lambda_D; "
+                   + ("full Poisson needs h <= lambda_D/5 at electrodes and interfaces"
+                      if poisson else
+                      "fine for the electroneutral model (Debye layers not resolved)"))]
+
+
+def _materials(case: Any) -> list[Diagnostic]:
+    """Each region's material and conductivity law, plus the warnings of values taken
+    from the library at another temperature or derived from a replaced value."""
+    out = []
+    temps = list(getattr(case.physics, "temperatures_C", None) or [])
+    for region, mat in case.layer_materials().items():
+        out.append(Diagnostic(case.name, f"material[{region}]", mat.name, "", "info",
+                              mat.law_text()))
+        seen = set()
+        for T_C in temps or [case.conditions.temperature_C]:
+            for text in material_warnings(mat, T_C + 273.15):
+                if text not in seen:  # stale-derived warnings repeat per temperature
+                    seen.add(text)
+                    out.append(Diagnostic(case.name, f"material_warning[{region}]", mat.name,
+                                          "", "warn", text))
+    return out
+
+
 def _level(cls: str, steady: bool) -> Level:
     if cls == "over-limiting":
         return "error" if steady else "warn"
@@ -294,6 +331,7 @@ def diagnose(case: Any, bundle: Any = None) -> list[Diagnostic]:
     h_um, h_src = _h_min_um(case, bundle)
     out: list[Diagnostic] = []
     if case.type in ("npp", "phasefield", "mesh", "conductivity", "bruce_vincent"):
+        out += _materials(case)
         out += _electrochem(case, h_um, h_src)
     if case.type == "phasefield":
         out += _phasefield(case, h_um, h_src)

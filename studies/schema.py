@@ -3,6 +3,8 @@
 Shape (all sections but ``[study]`` and ``[[cases]]`` optional)::
 
     [study]                 name, type (default physics of the cases), description
+    [materials.<name>]      new materials or library overrides (fem.material_defs), merged
+                            into every case's ``materials``
     [defaults]              any case field, deep-merged into every case
     [[cases]]               name, type, geometry, materials, conditions, physics, solver, output
     [[sweeps]]              mode = "product" | "zip", cases = [...], values = {"a.b" = [...]}
@@ -18,6 +20,7 @@ field (``cases[1].geometry.layers[0].thickness_um: expected ..., got -1.0``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -30,18 +33,18 @@ from typing import Any
 
 from fem.case import Conditions, OutputConfig, SolverConfig
 from fem.config import ConfigError, parse, require, to_dict
-from fem.material_library import MATERIALS
+from fem.material_defs import FIELDS as MATERIAL_FIELDS
+from fem.material_defs import apply_fields, key_hint, resolve_materials
 from fem.materials import Material, MaterialError
-from geometries.spec import GeometryConfig, region_names
+from geometries.spec import GeometryConfig, LayerSpec, region_names
 from studies import registry
 from studies.sweeps import CASE_FIELDS, apply_overrides, deep_merge, expand
 
-TOP_KEYS = ("study", "defaults", "cases", "sweeps", "report")
+TOP_KEYS = ("study", "materials", "defaults", "cases", "sweeps", "report")
 STUDY_KEYS = ("name", "type", "description")
 CASE_KEYS = ("name", *CASE_FIELDS, "sweep_values")
 CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-OVERRIDABLE = tuple(f.name for f in dataclasses.fields(Material) if f.name not in ("name", "sources"))
-_MATERIAL_MSG = re.compile(r"^material '[^']*': (\w+) = (.*), expected (.*)$")
+LAYER_KEYS = tuple(f.name for f in dataclasses.fields(LayerSpec))
 
 
 @dataclass(frozen=True)
@@ -58,21 +61,38 @@ class Case:
     physics: Any = None
     sweep_values: dict[str, Any] = field(default_factory=dict)
 
+    @functools.cached_property
+    def library(self) -> dict[str, Material]:
+        """Every material this case knows: the library plus its ``materials`` definitions."""
+        return resolve_materials(self.materials, "materials")
+
     def material(self, name: str) -> Material:
-        """Material ``name`` from the library with this case's overrides."""
-        if name not in MATERIALS:
-            raise MaterialError(f"unknown material '{name}', expected one of {sorted(MATERIALS)}")
-        overrides = self.materials.get(name)
-        return MATERIALS[name].with_overrides(**overrides) if overrides else MATERIALS[name]
+        """Material ``name`` (library or defined in the study) with this case's overrides."""
+        if name not in self.library:
+            raise MaterialError(f"unknown material '{name}', expected one of "
+                                f"{sorted(self.library)} or a [materials.{name}] table")
+        return self.library[name]
+
+    def layer_materials(self) -> dict[str, Material]:
+        """Region name -> Material of every layer (its region material with the layer's
+        own ``overrides``, named ``<material>@<region>``)."""
+        layers = self.geometry.resolved().layers
+        out = {}
+        for k, (r, la) in enumerate(zip(region_names(layers), layers, strict=True)):
+            mat = self.material(la.region_material)
+            if la.overrides:
+                mat = dataclasses.replace(mat, name=f"{mat.name}@{r}")
+                mat = apply_fields(mat, la.overrides, f"geometry.layers[{k}]")
+            out[r] = mat
+        return out
 
     def region_materials(self, bundle: Any = None) -> dict[str, Material]:
-        """Region name -> Material (library + overrides); from ``bundle`` if given, else
-        from the resolved geometry's layers (region material of each layer)."""
-        if bundle is not None:
-            return {r: self.material(m) for r, m in bundle.region_materials.items()}
-        layers = self.geometry.resolved().layers
-        return {r: self.material(la.region_material)
-                for r, la in zip(region_names(layers), layers, strict=True)}
+        """Region name -> Material: the layers' (:meth:`layer_materials`) and, with a
+        ``bundle``, every other region of its mesh (e.g. kept filaments) by material name."""
+        layers = self.layer_materials()
+        if bundle is None:
+            return layers
+        return {r: layers.get(r) or self.material(m) for r, m in bundle.region_materials.items()}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that :func:`load_study` parses back into an equal case (None dropped)."""
@@ -186,32 +206,67 @@ def _check_keys(table: Any, allowed: tuple[str, ...], where: str) -> dict[str, A
     for key in table:
         if key not in allowed:
             name = f"{where}.{key}" if where else key
-            raise ConfigError(name, f"a known key (one of {', '.join(allowed)})")
+            raise ConfigError(name, f"a known key (one of {', '.join(allowed)})"
+                              f"{key_hint(key, allowed)}")
     return table
 
 
 def _parse_materials(raw: Any, where: str) -> dict[str, dict[str, Any]]:
+    """Validate material definitions (name -> fields, ``base`` optional): new materials
+    or overrides of library ones (:func:`fem.material_defs.resolve_materials`)."""
     if not isinstance(raw, dict):
-        raise ConfigError(where, "a table of material name -> {field = value}", raw)
-    out: dict[str, dict[str, Any]] = {}
-    for name, overrides in raw.items():
-        path = f"{where}.{name}"
-        if name not in MATERIALS:
-            raise ConfigError(path, f"a known material (one of {', '.join(sorted(MATERIALS))})",
-                              name)
-        _check_keys(overrides, OVERRIDABLE, path)
-        base = {k: v for k, v in to_dict(MATERIALS[name]).items()}
-        try:
-            parse(Material, {**base, **overrides}, path)
-        except MaterialError as err:
-            m = _MATERIAL_MSG.match(str(err))
-            if m is None:
-                raise ConfigError(path, "valid material fields", str(err)) from None
-            fname = m.group(1)
-            raise ConfigError(f"{path}.{fname}", m.group(3),
-                              overrides.get(fname, m.group(2))) from None
-        out[name] = dict(overrides)
-    return out
+        raise ConfigError(where, "a table of material name -> {field = value} (a new name "
+                          "defines a material; base = \"PEO\" inherits)", raw)
+    resolve_materials(raw, where)
+    return {name: dict(fields) for name, fields in raw.items()}
+
+
+def _split_layer_overrides(geometry: Any) -> Any:
+    """Layer tables may carry material fields directly: move them into ``overrides``."""
+    if not isinstance(geometry, dict) or not isinstance(geometry.get("layers"), list):
+        return geometry
+    layers = []
+    for i, layer in enumerate(geometry["layers"]):
+        if isinstance(layer, dict):
+            fields = {k: v for k, v in layer.items() if k in MATERIAL_FIELDS}
+            layer = {k: v for k, v in layer.items() if k not in MATERIAL_FIELDS}
+            for key in layer:
+                if key not in LAYER_KEYS:
+                    raise ConfigError(f"geometry.layers[{i}].{key}", "a layer key or a "
+                                      f"material field{key_hint(key, MATERIAL_FIELDS)}")
+            if fields:
+                layer["overrides"] = {**layer.get("overrides", {}), **fields}
+        layers.append(layer)
+    return {**geometry, "layers": layers}
+
+
+def _check_case_materials(case: Case, where: str) -> None:
+    """Layer materials known, layer overrides valid, conductivities defined at every
+    temperature the case uses (a table's range, a VTF T0)."""
+    layers = case.geometry.resolved().layers
+    for k, la in enumerate(layers):
+        for key, name in (("material", la.material),
+                          ("filaments.fill_material", la.filaments and la.filaments.fill_material)):
+            if name and name not in case.library:
+                raise ConfigError(f"{where}.geometry.layers[{k}].{key}", "a material of the "
+                                  f"library ({', '.join(sorted(case.library))}) or a new one "
+                                  f"defined in [materials.{name}] (base = \"PEO\" inherits "
+                                  "PEO's fields)", name)
+    try:
+        mats = case.layer_materials()
+    except ConfigError as err:
+        raise err.prefixed(where) from None
+    temps = list(getattr(case.physics, "temperatures_C", None) or [])
+    for T_C in temps or [case.conditions.temperature_C]:
+        for region, mat in mats.items():
+            if not mat.ion_conducting:
+                continue
+            try:
+                mat.sigma_S_per_m(T_C + 273.15)
+            except MaterialError as err:
+                field_name = "physics.temperatures_C" if temps else "conditions.temperature_C"
+                raise ConfigError(f"{where}.{field_name}", f"a temperature where region "
+                                  f"'{region}' has a conductivity ({err})", T_C) from None
 
 
 def parse_case(raw: dict[str, Any], index: int, study_type: str | None) -> Case:
@@ -236,15 +291,20 @@ def parse_case(raw: dict[str, Any], index: int, study_type: str | None) -> Case:
     sweep_values = raw.get("sweep_values", {})
     if not isinstance(sweep_values, dict):
         raise ConfigError(f"{where}.sweep_values", "a table", sweep_values)
+    try:
+        geometry_raw = _split_layer_overrides(raw["geometry"])
+    except ConfigError as err:
+        raise err.prefixed(where) from None
     case = Case(
         name=name, type=type_name,
-        geometry=parse(GeometryConfig, raw["geometry"], f"{where}.geometry"),
+        geometry=parse(GeometryConfig, geometry_raw, f"{where}.geometry"),
         materials=_parse_materials(raw.get("materials", {}), f"{where}.materials"),
         conditions=parse(Conditions, raw.get("conditions", {}), f"{where}.conditions"),
         solver=parse(SolverConfig, raw.get("solver", {}), f"{where}.solver"),
         output=parse(OutputConfig, raw.get("output", {}), f"{where}.output"),
         physics=parse(config_cls, raw.get("physics", {}), f"{where}.physics"),
         sweep_values=dict(sweep_values))
+    _check_case_materials(case, where)
     return case
 
 
@@ -265,6 +325,9 @@ def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = 
         raise ConfigError("study.description", "a string", description)
     report = parse_report(raw.get("report"))
     defaults = _check_keys(raw.get("defaults", {}), CASE_FIELDS, "defaults")
+    definitions = _parse_materials(raw.get("materials", {}), "materials")
+    if definitions:
+        defaults = deep_merge({"materials": definitions}, defaults)
     cases_raw = raw.get("cases")
     if not isinstance(cases_raw, list) or not cases_raw:
         raise ConfigError("cases", "a non-empty array of [[cases]] tables", cases_raw)
@@ -296,13 +359,34 @@ def _unique(names: list[str], where: str) -> None:
 
 
 def load_study_text(text: str, overrides: list[str] | tuple[str, ...] = (),
-                    path: Path | None = None) -> Study:
-    """Parse and validate study TOML ``text`` with ``--set`` overrides."""
+                    path: Path | None = None,
+                    materials_files: list[Path] | tuple[Path, ...] = ()) -> Study:
+    """Parse and validate study TOML ``text`` with ``--set`` overrides; the
+    ``[materials.<name>]`` tables of ``materials_files`` come first (the study's own
+    definitions of the same name replace them)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(path or "study"), "valid TOML", str(err)) from None
+    library: dict[str, Any] = {}
+    for f in materials_files:
+        library.update(load_materials_file(f))
+    if library and isinstance(raw, dict):
+        own = raw.get("materials", {})
+        raw["materials"] = {**library, **own} if isinstance(own, dict) else own
     return parse_study(apply_overrides(raw, list(overrides)), source_text=text, path=path)
+
+
+def load_materials_file(path: str | Path) -> dict[str, dict[str, Any]]:
+    """The validated ``[materials.<name>]`` tables of a materials library file."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(str(p), "a readable TOML file of [materials.<name>] tables",
+                          getattr(err, "strerror", None) or str(err)) from None
+    _check_keys(raw, ("materials",), str(p))
+    return _parse_materials(raw.get("materials", {}), f"{p}: materials")
 
 
 def load_report_config(study_dir: str | Path) -> ReportConfig:
@@ -322,14 +406,16 @@ def load_report_config(study_dir: str | Path) -> ReportConfig:
         raise ConfigError(f"{p}: {err.field}", err.expected, err.value) from None
 
 
-def load_study(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Study:
-    """Read, validate and expand the study file ``path`` (``overrides``: ``key=value``)."""
+def load_study(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+               materials_files: list[Path] | tuple[Path, ...] = ()) -> Study:
+    """Read, validate and expand the study file ``path`` (``overrides``: ``key=value``;
+    ``materials_files``: libraries of ``[materials.<name>]`` tables)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(str(p), "a readable study file", err.strerror) from None
-    return load_study_text(text, overrides, p)
+    return load_study_text(text, overrides, p, materials_files)
 
 
 # -- a minimal TOML writer (stdlib has a reader only) -----------------------------------
