@@ -240,6 +240,22 @@ class GeometryConfig:
         """Total stack thickness [um]."""
         return sum(layer.thickness_um for layer in self.resolved().layers)
 
+    def open_fractions(self) -> list[float]:
+        """Ion-conducting fraction of each layer's volume, anode to cathode: the gaps
+        between PE filaments, and for the first layer the volume left by the protrusions
+        (what an NPP run measures as region volume / (thickness x cross-section))."""
+        geo = self.resolved()
+        gdim, depth = self.gdim, geo.depth_um or 0.0
+        cross = geo.width_um * (depth if gdim == 3 else 1.0)
+        out = []
+        for layer in geo.layers:
+            fil = layer.filaments
+            solid = 0.0 if fil is None else fil.width_um / fil.pitch_um
+            out.append(1.0 - (solid if gdim == 2 else solid**2))
+        bumps = sum(p.measure(gdim) for p in geo.protrusions)
+        out[0] -= bumps / (geo.layers[0].thickness_um * cross)
+        return out
+
 
 def validate_resolved(cfg: GeometryConfig) -> None:
     """Checks that need the whole stack (raise ConfigError naming the field)."""

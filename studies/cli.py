@@ -45,13 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
                 "phase-field Li deposition (DOLFINx).")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("materials", help="the materials library with units and sources")
+    m = sub.add_parser("materials", help="the materials library with units and sources")
+
+    def materials_opt(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--materials", dest="materials_files", action="append", default=[],
+                       type=Path, metavar="FILE.toml",
+                       help="a library of [materials.<name>] tables (repeatable)")
+
+    materials_opt(m)
+    m.add_argument("study", type=Path, nargs="?", help="also list this study's materials")
 
     def study_cmd(name: str, help_text: str) -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=help_text)
         s.add_argument("study", type=Path, help="study TOML file")
         s.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a field (TOML literal value)")
+        materials_opt(s)
         return s
 
     study_cmd("check", "validate a study and print each case's diagnostics")
@@ -69,9 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def cmd_materials() -> int:
+def cmd_materials(args: argparse.Namespace) -> int:
+    """The library, plus the definitions of ``--materials`` files and a study's
+    ``[materials]`` tables (as resolved for its first case)."""
+    from fem.material_defs import resolve_materials
     from fem.material_library import MATERIALS
     from fem.materials import T_25C_K, T_60C_K
+    from studies.schema import load_materials_file, load_study
+
+    mats = dict(MATERIALS)
+    defs: dict = {}
+    for f in args.materials_files:
+        defs.update(load_materials_file(f))
+    mats.update(resolve_materials(defs, "materials"))
+    if args.study is not None:
+        study = load_study(args.study, (), args.materials_files)
+        mats.update(study.cases[0].library)
 
     head = (f"{'name':11s} {'sigma25 S/m':>11s} {'sigma60 S/m':>11s} {'Ea kJ/mol':>9s} "
             f"{'t+':>5s} {'alpha':>6s} {'c0 mol/m3':>9s} {'eps_r':>5s} {'E Pa':>9s} {'nu':>5s}")
@@ -81,17 +103,23 @@ def cmd_materials() -> int:
         width = int(fmt.split(".")[0]) if fmt[0].isdigit() else 0
         return "-".rjust(width) if v is None else format(v, fmt)
 
-    for m in MATERIALS.values():
-        s25 = m.sigma_S_per_m(T_25C_K) if m.ion_conducting else None
-        s60 = m.sigma_S_per_m(T_60C_K) if m.ion_conducting else None
+    def sigma(m, T):
+        try:
+            return m.sigma_S_per_m(T) if m.ion_conducting else None
+        except ValueError:  # outside a measured table
+            return None
+
+    for m in mats.values():
+        s25, s60 = sigma(m, T_25C_K), sigma(m, T_60C_K)
         ea = m.activation_energy_J_per_mol / 1e3 if m.activation_energy_J_per_mol else None
         lines.append(f"{m.name:11s} {num(s25, '11.3e')} {num(s60, '11.3e')} {num(ea, '9.2f')} "
                      f"{num(m.t_plus, '5.2f')} {m.immobilized_fraction:6.3f} "
                      f"{num(m.c0_mol_per_m3, '9.0f')} {num(m.relative_permittivity, '5.1f')} "
                      f"{num(m.youngs_modulus_Pa, '9.3g')} {num(m.poisson_ratio, '5.2f')}")
-    lines.append("\nSources:")
-    for m in MATERIALS.values():
+    lines.append("\nConductivity laws and sources:")
+    for m in mats.values():
         lines.append(f"  {m.name}: {m.description}")
+        lines.append(f"    conductivity: {m.law_text()}")
         lines += [f"    {k}: {v}" for k, v in m.sources.items()]
     _out("\n".join(lines))
     return EXIT_OK
@@ -101,12 +129,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     from studies.diagnostics import diagnose, errors, format_table
     from studies.schema import load_study
 
-    study = load_study(args.study, args.overrides)
+    study = load_study(args.study, args.overrides, args.materials_files)
     status = EXIT_OK
     _out(f"study '{study.name}': {len(study.cases)} case(s) valid")
     for case in study.cases:
         diags = diagnose(case)
-        _out(f"\n{case.name} ({case.type}, {case.conditions.temperature_C:g} C)")
+        temps = getattr(case.physics, "temperatures_C", None) or [case.conditions.temperature_C]
+        _out(f"\n{case.name} ({case.type}, {', '.join(f'{t:g}' for t in temps)} C)")
         _out(format_table(diags) if diags else "  (no diagnostics for this type)")
         if errors(diags):
             status = EXIT_INVALID
@@ -121,7 +150,7 @@ def _run_like(args: argparse.Namespace, mesh_only: bool) -> int:
     from studies.runner import run_study
     from studies.schema import load_study
 
-    study = load_study(args.study, args.overrides)
+    study = load_study(args.study, args.overrides, args.materials_files)
     if mesh_only:
         study = dataclasses.replace(study, cases=[
             dataclasses.replace(c, type="mesh", physics=MeshConfig()) for c in study.cases])
@@ -161,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         setup_logging(logging.DEBUG if args.verbose else logging.INFO)
         if args.command == "materials":
-            code = cmd_materials()
+            code = cmd_materials(args)
         elif args.command == "check":
             code = cmd_check(args)
         elif args.command in ("mesh", "run"):

@@ -291,7 +291,7 @@ BUMP = {"shape": "semi_ellipse", "height_um": 0.5, "base_width_um": 1.0, "positi
                           "filaments": {"width_um": 1.0, "pitch_um": 20.0}}]},
      "geometry.layers[0].filaments"),
     ({"preset": "plm_20x6"}, "geometry.preset"),
-    ({**BASE, "layers": [{"material": "unobtainium", "thickness_um": 1.0}]},
+    ({**BASE, "layers": [{"material": " ", "thickness_um": 1.0}]},  # names: by the study
      "geometry.layers[0].material"),
     ({**BASE, "thickness": 3.0}, "geometry.thickness"),
     ({**BASE, "width_um": "wide"}, "geometry.width_um"),

@@ -111,7 +111,7 @@ def test_every_value_has_a_source():
 
 def test_overrides_and_errors():
     m = get_material("PEO", {"t_plus": 0.3})
-    assert m.t_plus == 0.3 and m.sources["t_plus"].startswith("[override]")
+    assert m.t_plus == 0.3 and m.sources["t_plus"].startswith("[user]")
     assert MATERIALS["PEO"].t_plus == 0.2
     with pytest.raises(MaterialError, match="unknown material 'PEOX'"):
         get_material("PEOX")

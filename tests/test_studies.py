@@ -138,11 +138,20 @@ INVALID = [
     (BASE.replace("temperature_C = 60.0", 'temperature_C = "hot"'),
      "cases[0].conditions.temperature_C: expected a number"),
     (BASE.replace('material = "MOF_layer"', 'material = "Unobtainium"'),
-     "cases[1].geometry.layers[0].material: expected one of"),
+     "cases[1].geometry.layers[0].material: expected a material of the library (LLZO_layer, "
+     "Li, MOF_layer, PE, PEO, PEO_MOF, PE_PEO) or a new one defined in "
+     "[materials.Unobtainium]"),
     (BASE.replace("materials = {PEO", "materials = {Unobtainium"),
-     "cases[1].materials.Unobtainium: expected a known material"),
+     "cases[1].materials.Unobtainium.T_ref_K: expected the temperature [K] at which "
+     "sigma_ref_S_per_m was measured"),
+    (BASE.replace("materials = {PEO", 'materials = {Unobtainium = {base = "PEOX"}, PEO'),
+     "cases[1].materials.Unobtainium.base: expected a known material"),
     (BASE.replace("{t_plus = 0.25}", "{t_pluss = 0.25}"),
-     "cases[1].materials.PEO.t_pluss: expected a known key"),
+     "cases[1].materials.PEO.t_pluss: expected a material field (one of"),
+    (BASE.replace("{t_plus = 0.25}", "{temperature_K = 300.0}"),
+     "did you mean conditions.temperature_C"),
+    (BASE.replace("temperature_C = 60.0", "temperature_K = 333.15"),
+     "cases[0].conditions.temperature_K: expected a known key (one of"),
     (BASE.replace("{t_plus = 0.25}", "{t_plus = 2.0}"),
      "cases[1].materials.PEO.t_plus: expected in (0, 1], got 2.0"),
     (BASE.replace("{t_plus = 0.25}", '{t_plus = "x"}'),
@@ -225,7 +234,9 @@ def test_invalid_command_line(args, message, shared_tmp, capsys):
 def test_cli_materials_and_check(shared_tmp, capsys):
     code, out, _ = _cli(["materials"], capsys)
     assert code == 0
-    assert ("PEO_MOF" in out and "Sources:" in out) == (MPI.COMM_WORLD.rank == 0)
+    assert ("PEO_MOF" in out and "Conductivity laws and sources:" in out
+            and "conductivity: arrhenius: sigma_ref = 0.0005 S/m at T_ref = 298.15 K" in out
+            ) == (MPI.COMM_WORLD.rank == 0)
     path = Path(shared_tmp) / "study.toml"
     if MPI.COMM_WORLD.rank == 0:
         path.write_text(BASE)

@@ -89,6 +89,11 @@ def build_problem(bundle, region_materials: Mapping[str, Material], conditions: 
     c_ref = reference_concentration(bundle, region_materials, config)
     T = conditions.temperature_K
     transport = region_transport(dict(region_materials), bundle.regions, T, c_ref)
+    if config.formulation == "poisson":
+        for name, tr in transport.items():
+            if not math.isfinite(tr.eps_r):
+                raise NPPInputError(f"region '{name}': material '{tr.material}' has no "
+                                    "relative_permittivity, which formulation = 'poisson' needs")
     scales = Scales(c_ref, T)
     drive = drive if drive is not None else drive_from(conditions, config)
     return NPPProblem(bundle, transport, scales, drive, config,

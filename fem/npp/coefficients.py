@@ -78,7 +78,7 @@ class RegionTransport:
     c_plus0: float  # nominal composition c0 / c_ref
     c_anion0: float  # (1 - alpha) c0 / c_ref
     c_fixed: float  # alpha c0 / c_ref
-    eps_r: float
+    eps_r: float  # nan when the material gives none (only full Poisson needs it)
     sigma_S_per_m: float
     t_plus: float
 
@@ -111,7 +111,8 @@ def region_transport(region_materials: dict[str, Material], regions: dict[str, i
             c_plus0=tr.c_plus_mol_per_m3 / c_ref_mol_per_m3,
             c_anion0=tr.c_anion_mol_per_m3 / c_ref_mol_per_m3,
             c_fixed=tr.c_fixed_mol_per_m3 / c_ref_mol_per_m3,
-            eps_r=float(mat.relative_permittivity), sigma_S_per_m=tr.sigma_S_per_m,
+            eps_r=math.nan if mat.relative_permittivity is None
+            else float(mat.relative_permittivity), sigma_S_per_m=tr.sigma_S_per_m,
             t_plus=tr.t_plus)
     return out
 

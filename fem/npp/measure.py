@@ -49,13 +49,14 @@ class ConductivityConfig:
     """``conductivity`` study type: virtual sigma = l/(RA) and its Arrhenius fit.
 
     Attributes:
-        temperatures_C: temperatures of the sweep [C] (empty: the case's temperature only).
+        temperatures_C: temperatures of the sweep [C] (default empty: the case's
+            ``conditions.temperature_C`` only).
         voltage_V: DC polarisation dV [V] (the t = 0+ response is linear in dV in EN).
         degree: Lagrange degree.
         dt_factor: largest probe step in units of h_min^2 / D_max (Richardson dt, dt/2, dt/4).
     """
 
-    temperatures_C: list[float] = field(default_factory=lambda: [25.0, 40.0, 60.0, 80.0])
+    temperatures_C: list[float] = field(default_factory=list)
     voltage_V: float = 0.01
     degree: int = 1
     dt_factor: float = 3e-3
@@ -232,6 +233,7 @@ def run_conductivity(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[s
     metrics: dict[str, Any] = {
         "temperatures_C": temps, "sigma_S_per_m": [r["sigma_S_per_m"] for r in rows],
         "sigma_input_S_per_m": [r["sigma_input_S_per_m"] for r in rows],
+        "area_resistance_ohm_cm2": [r["R_ohm_cm2"] for r in rows],
         "sigma_max_rel_error": max(abs(r["sigma_rel_error"]) for r in rows)}
     if len(temps) >= 2:
         TK = [t + 273.15 for t in temps]

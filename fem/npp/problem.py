@@ -9,6 +9,8 @@ rolls back on failure.
 
 from __future__ import annotations
 
+import math
+
 import itertools
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -150,7 +152,9 @@ class NPPProblem:
                                  "c_fixed")
         self.eps_scale = dfem.Constant(self.mesh, default_scalar_type(
             self.config.permittivity_scale))
-        lam2 = {k: self.scales.poisson_coefficient_um2(t.eps_r) for k, t in by.items()}
+        # electroneutral runs never use lam2: a material without eps_r gets 0 there
+        lam2 = {k: self.scales.poisson_coefficient_um2(t.eps_r) if math.isfinite(t.eps_r)
+                else 0.0 for k, t in by.items()}
         self.lam2_phys = dg0_field(self.mesh, tags, lam2, "lambda2_um2")
         self.lam2 = self.eps_scale * self.lam2_phys
 

@@ -251,11 +251,8 @@ def _layers_without_mesh(case: Any, T: float) -> tuple[list[Layer1D], float]:
     names = region_names(geo.layers)
     c_ref = case.physics.c_ref_mol_per_m3 or mats[names[0]].c0_mol_per_m3
     layers = []
-    for name, la in zip(names, geo.layers):
+    for name, la, frac in zip(names, geo.layers, case.geometry.open_fractions()):
         tr = mats[name].transport(T)
-        frac = 1.0
-        if la.filaments is not None:
-            frac = 1.0 - la.filaments.width_um / la.filaments.pitch_um
         layers.append(Layer1D(la.thickness_um, tr.D_plus_m2_per_s * 1e12,
                               tr.c_fixed_mol_per_m3 / c_ref, tr.c_anion_mol_per_m3 / c_ref,
                               frac))
@@ -290,7 +287,8 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
     i_lim = F * n_lim * c_ref * 1e-6
     add("stack_limiting_current_mA_per_cm2", i_lim / 10 if math.isfinite(i_lim) else None,
         "mA/cm^2", "info", "exact limiting current of the flat stack (ODE reference; none "
-        "only when every layer holds immobilised anions)")
+        "only when every layer holds immobilised anions); open areas of filaments and "
+        "protrusions counted as the run counts them (exact shapes here, mesh volumes there)")
     if drive.kind in ("galvanostatic", "si_literal") and math.isfinite(i_lim):
         ratio = F * drive.li_flux_mol_per_m2_s / i_lim
         level = "info"
@@ -313,5 +311,6 @@ def _lam2(case: Any, T: float, cfg: Config) -> float:
 
     mats = case.region_materials()
     c_ref = cfg.c_ref_mol_per_m3 or max(m.c0_mol_per_m3 for m in mats.values())
-    eps = min(m.relative_permittivity for m in mats.values()) * cfg.permittivity_scale
+    eps = min(m.relative_permittivity or math.inf for m in mats.values()) \
+        * cfg.permittivity_scale
     return Scales(c_ref, T).poisson_coefficient_um2(eps)
