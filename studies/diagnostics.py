@@ -77,26 +77,17 @@ def _h_min_um(case: Any, bundle: Any) -> tuple[float, str]:
     return float(min(sizes)), "requested"
 
 
-def _open_fraction(layer: Any, gdim: int) -> float:
-    """Ion-conducting area fraction of a layer (1, or the gaps between PE filaments)."""
-    fil = layer.filaments
-    if fil is None:
-        return 1.0
-    solid = fil.width_um / fil.pitch_um
-    return 1.0 - (solid if gdim == 2 else solid**2)
-
-
 def _stack_layers(case: Any) -> list[dict[str, Any]]:
     """Per layer, anode to cathode: region, material, thickness, transport at T."""
     geo = case.geometry.resolved()
-    gdim = 3 if (geo.depth_um or 0.0) > 0 else 2
     T = case.conditions.temperature_K
     mats = case.layer_materials()
     out = []
-    for region, layer in zip(region_names(geo.layers), geo.layers, strict=True):
+    for region, layer, frac in zip(region_names(geo.layers), geo.layers,
+                                   case.geometry.open_fractions(), strict=True):
         mat = mats[region]
         row = {"region": region, "material": mat.name, "L_m": layer.thickness_um * UM,
-               "layer": layer, "open": _open_fraction(layer, gdim), "mat": mat, "tr": None}
+               "layer": layer, "open": frac, "mat": mat, "tr": None}
         if mat.ion_conducting:
             row["tr"] = mat.transport(T)
         out.append(row)
@@ -161,7 +152,8 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
         add(f"i_over_ilim[{r['region']}]", i_loc / i_lim, "", level,
             f"{cls}: layer {r['region']} alone ({r['L_m'] / UM:.3g} um) has "
             f"i_lim = {i_lim / 10:.4g} mA/cm^2 (4 F D+ c0 / L)"
-            + (f", current confined to the {r['open']:.0%} open area" if r["open"] < 1 else ""))
+            + (f", current confined to the {r['open']:.1%} open area (filaments, protrusions)"
+               if r["open"] < 1 else ""))
     if exact_stack:
         c0 = c0s.pop()
         src_first = layers[::-1]  # the source (cathode) side first
