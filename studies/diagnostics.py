@@ -240,8 +240,13 @@ def _materials(case: Any) -> list[Diagnostic]:
     out = []
     temps = list(getattr(case.physics, "temperatures_C", None) or [])
     for region, mat in case.layer_materials().items():
-        out.append(Diagnostic(case.name, f"material[{region}]", mat.name, "", "info",
-                              mat.law_text()))
+        text = mat.law_text()
+        if mat.ion_conducting:
+            text += "; at " + ", ".join(
+                f"{T_C:g} C sigma = {mat.sigma_S_per_m(T_C + 273.15):.4g} S/m"
+                for T_C in temps or [case.conditions.temperature_C])
+            text += f"; t+ = {mat.t_plus:.4g}, alpha = {mat.immobilized_fraction:.4g}"
+        out.append(Diagnostic(case.name, f"material[{region}]", mat.name, "", "info", text))
         seen = set()
         for T_C in temps or [case.conditions.temperature_C]:
             for text in material_warnings(mat, T_C + 273.15):

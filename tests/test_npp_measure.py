@@ -50,7 +50,8 @@ def run_case(runner, case, layers, tmp, cells=100):
 
 def n6_materials():
     return {m: get_material(m, {"sigma_ref_S_per_m": s, "activation_energy_J_per_mol": 0.0,
-                                "t_plus": t, "immobilized_fraction": 0.0})
+                                "t_plus": t, "immobilized_fraction": 0.0,
+                                "immobilized_fraction_rule": "given"})
             for m, _, s, t in N6_STACK}
 
 
