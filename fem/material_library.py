@@ -56,7 +56,8 @@ def _mof_layer() -> Material:
         activation_energy_J_per_mol=0.3 * EV_TO_J_PER_MOL, t_plus=0.6,
         immobilized_fraction=immobilized_fraction_equal_diffusivity(0.6),
         c0_mol_per_m3=C0_LITFSI_PEO_MOL_PER_M3, relative_permittivity=EPS_R_POLYMER,
-        youngs_modulus_Pa=100e6, poisson_ratio=0.35, immobilized_fraction_rule="equal_diffusivity",
+        youngs_modulus_Pa=100e6, poisson_ratio=0.35,
+        immobilized_fraction_rule="equal_diffusivity",
         sources={
             "sigma_ref_S_per_m": "[assumption] Li-IL@MOF ~1e-4 S/cm and above at 25 C (SI refs S4, S5)",
             "activation_energy_J_per_mol": "[assumption] 0.3 eV (physics-npp.md sec. 9)",
