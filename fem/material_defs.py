@@ -100,6 +100,7 @@ def define_material(name: str, fields: Mapping[str, Any], lookup: Callable[[str,
                 "description", base.description if base_name == name
                 else f"{name}: {base_name} with study-file changes"))
         return apply_fields(start, typed, where, source)
+    user_keys = list(typed)
     typed.setdefault("ion_conducting", True)
     typed.setdefault("description", f"{name} (defined in the study file)")
     if typed["ion_conducting"] and typed.get("conductivity_law", "arrhenius") == "arrhenius" \
@@ -107,11 +108,16 @@ def define_material(name: str, fields: Mapping[str, Any], lookup: Callable[[str,
         raise ConfigError(f"{where}.T_ref_K", "the temperature [K] at which sigma_ref_S_per_m "
                           "was measured (required for a new Arrhenius material; or set base)")
     try:
-        return Material(name=name, sources={k: source for k in typed}, **typed)
+        mat = Material(name=name, sources={k: source for k in user_keys}, **typed)
     except MaterialError as err:
         raise _config_error(err, where) from None
     except TypeError as err:  # a required Material field is missing
         raise ConfigError(where, "description and ion_conducting", str(err)) from None
+    defaults = {"immobilized_fraction": "[assumption] csefem's default: no immobilised anions",
+                "ion_conducting": "[assumption] csefem's default for a definition without base"}
+    if mat.conductivity_law == "table":
+        defaults["sigma_table_margin_K"] = "[assumption] csefem's default extrapolation margin"
+    return dataclasses.replace(mat, sources={**defaults, **mat.sources})
 
 
 def resolve_materials(definitions: Mapping[str, Mapping[str, Any]], where: str

@@ -151,7 +151,7 @@ INVALID = [
     (BASE.replace("{t_plus = 0.25}", "{temperature_K = 300.0}"),
      "did you mean conditions.temperature_C"),
     (BASE.replace("temperature_C = 60.0", "temperature_K = 333.15"),
-     "cases[0].conditions.temperature_K: expected a known key (one of"),
+     "did you mean temperature_C?"),
     (BASE.replace("{t_plus = 0.25}", "{t_plus = 2.0}"),
      "cases[1].materials.PEO.t_plus: expected in (0, 1], got 2.0"),
     (BASE.replace("{t_plus = 0.25}", '{t_plus = "x"}'),
