@@ -95,7 +95,8 @@ def cmd_materials(args: argparse.Namespace) -> int:
         study = load_study(args.study, (), args.materials_files)
         mats.update(study.cases[0].library)
 
-    head = (f"{'name':11s} {'sigma25 S/m':>11s} {'sigma60 S/m':>11s} {'Ea kJ/mol':>9s} "
+    w = max(11, *(len(n) for n in mats))
+    head = (f"{'name':{w}s} {'sigma25 S/m':>11s} {'sigma60 S/m':>11s} {'Ea kJ/mol':>9s} "
             f"{'t+':>5s} {'alpha':>6s} {'c0 mol/m3':>9s} {'eps_r':>5s} {'E Pa':>9s} {'nu':>5s}")
     lines = [head, "-" * len(head)]
 
@@ -112,7 +113,7 @@ def cmd_materials(args: argparse.Namespace) -> int:
     for m in mats.values():
         s25, s60 = sigma(m, T_25C_K), sigma(m, T_60C_K)
         ea = m.activation_energy_J_per_mol / 1e3 if m.activation_energy_J_per_mol else None
-        lines.append(f"{m.name:11s} {num(s25, '11.3e')} {num(s60, '11.3e')} {num(ea, '9.2f')} "
+        lines.append(f"{m.name:{w}s} {num(s25, '11.3e')} {num(s60, '11.3e')} {num(ea, '9.2f')} "
                      f"{num(m.t_plus, '5.2f')} {m.immobilized_fraction:6.3f} "
                      f"{num(m.c0_mol_per_m3, '9.0f')} {num(m.relative_permittivity, '5.1f')} "
                      f"{num(m.youngs_modulus_Pa, '9.3g')} {num(m.poisson_ratio, '5.2f')}")
