@@ -292,3 +292,27 @@ def test_cli_materials_file_check_and_run_record_warnings(shared_tmp, capsys):
     (r_area,) = summary["metrics"]["area_resistance_ohm_cm2"]
     assert r_area == pytest.approx(5e-6 / sigma * 1e4, rel=1e-4)
     assert summary["metrics"]["temperatures_C"] == [60.0]
+
+
+def test_check_and_run_count_a_protrusion_the_same_way():
+    """The pre-run check's limiting current uses the open area the run measures on its mesh
+    (a 2 um bump cut out of a 4 um PEO layer: 29 % of the first layer's area)."""
+    from fem.npp.build import build_problem, stack_limiting_current_A_per_m2
+    from fem.npp.study import check
+    from geometries.builder import build_geometry
+
+    case = _case(_one_case(
+        'geometry = {layers = [{material = "PEO", thickness_um = 4.0}], width_um = 4.0, '
+        'mesh = {size_um = 0.2}, protrusions = [{shape = "semi_ellipse", height_um = 2.0, '
+        'base_width_um = 3.0, position_um = 2.0}]}'))
+    assert case.geometry.open_fractions()[0] == pytest.approx(1 - math.pi * 1.5 * 2 / 2 / 16)
+    (i_check,) = [d["value"] for d in check(case) if d["name"].endswith("limiting_current_"
+                                                                        "mA_per_cm2")]
+    bundle = build_geometry(case.geometry, MPI.COMM_WORLD)
+    problem = build_problem(bundle, case.region_materials(bundle), case.conditions,
+                            case.physics)
+    i_run = stack_limiting_current_A_per_m2(problem) / 10.0
+    tr = case.material("PEO").transport(T60)
+    i_flat = 4 * F * tr.D_plus_m2_per_s * 1100.0 / 4e-6 / 10.0  # no bump: 4 F D+ c0 / L
+    assert i_check == pytest.approx(i_run, rel=3e-3)
+    assert abs(i_check / i_flat - 1) > 0.1
