@@ -151,12 +151,22 @@ def resolve_materials(definitions: Mapping[str, Mapping[str, Any]], where: str
     return {**MATERIALS, **done}
 
 
-def material_warnings(material: Material, temperature_K: float) -> list[str]:
+def _user_set(material: Material, dep: str, others: Mapping[str, Material]) -> bool:
+    """``dep`` is a field of ``material`` or ``"<material>.<field>"`` of another one."""
+    name, _, fname = dep.rpartition(".")
+    if not name:
+        return material.user_set(fname)
+    return name in others and others[name].user_set(fname)
+
+
+def material_warnings(material: Material, temperature_K: float,
+                      others: Mapping[str, Material] | None = None) -> list[str]:
     """Values taken at another temperature than the case's through a library default,
-    and fields still derived from a value the user replaced."""
+    and fields still derived from a value the user replaced (in this material or, with
+    ``others``, the material it was derived from: PE_PEO from PEO)."""
     m, out = material, []
     for fname, deps in m.derived_from.items():
-        changed = [d for d in deps if m.user_set(d)]
+        changed = [d for d in deps if _user_set(m, d, others or {})]
         if getattr(m, fname, None) is None or m.user_set(fname) or not changed:
             continue
         out.append(f"material '{m.name}': {fname} = {getattr(m, fname):.6g} is derived from "

@@ -8,6 +8,8 @@ are reproduced exactly.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fem.materials import (
     EV_TO_J_PER_MOL,
     T_25C_K,
@@ -108,6 +110,11 @@ def _build_library() -> dict[str, Material]:
          "youngs_modulus_Pa": "[assumption] PE skeleton dominates stiffness",
          "poisson_ratio": "[assumption]"},
         1.0e9, 0.40)
+    pe_peo = replace(pe_peo, derived_from={  # the filling's values, as the library's PEO
+        **pe_peo.derived_from, "sigma_ref_S_per_m": ["PEO.sigma_ref_S_per_m"],
+        "activation_energy_J_per_mol": ["sigma_ref_S_per_m", "PEO.sigma_ref_S_per_m",
+                                        "PEO.activation_energy_J_per_mol", "PEO.T_ref_K"],
+        "t_plus": ["PEO.t_plus"]})
     pe = Material(
         name="PE", description="Polyethylene separator filaments (ion- and electron-insulating)",
         ion_conducting=False, youngs_modulus_Pa=1.0e9, poisson_ratio=0.40,

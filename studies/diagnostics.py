@@ -249,7 +249,7 @@ def _materials(case: Any) -> list[Diagnostic]:
         out.append(Diagnostic(case.name, f"material[{region}]", mat.name, "", "info", text))
         seen = set()
         for T_C in temps or [case.conditions.temperature_C]:
-            for text in material_warnings(mat, T_C + 273.15):
+            for text in material_warnings(mat, T_C + 273.15, case.library):
                 if text not in seen:  # stale-derived warnings repeat per temperature
                     seen.add(text)
                     out.append(Diagnostic(case.name, f"material_warning[{region}]", mat.name,

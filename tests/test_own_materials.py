@@ -316,3 +316,13 @@ def test_check_and_run_count_a_protrusion_the_same_way():
     i_flat = 4 * F * tr.D_plus_m2_per_s * 1100.0 / 4e-6 / 10.0  # no bump: 4 F D+ c0 / L
     assert i_check == pytest.approx(i_run, rel=3e-3)
     assert abs(i_check / i_flat - 1) > 0.1
+
+
+def test_override_of_peo_flags_the_pe_peo_filling():
+    """PE_PEO's sigma is Bruggeman x the library's PEO: a new PEO sigma leaves it stale."""
+    case = _case(_one_case('geometry = {preset = "plm_20x5.6"}\nmaterials = {PEO = {'
+                           'sigma_ref_S_per_m = 1e-3, T_ref_K = 298.15, '
+                           'activation_energy_J_per_mol = 9e4}}'))
+    stale = [w for w in _warnings(case) if w.startswith("material 'PE_PEO': sigma_ref_S_per_m")]
+    assert len(stale) == 1 and "PEO.sigma_ref_S_per_m was set by you" in stale[0]
+    assert _warnings(_case(_one_case('geometry = {preset = "plm_20x5.6"}'))) == []
