@@ -234,7 +234,7 @@ def _split_layer_overrides(geometry: Any) -> Any:
                 if key not in LAYER_KEYS:
                     raise ConfigError(f"geometry.layers[{i}].{key}", "a layer key or a "
                                       f"material field{key_hint(key, MATERIAL_FIELDS)}")
-            if fields:
+            if fields and isinstance(layer.get("overrides", {}), dict):
                 layer["overrides"] = {**layer.get("overrides", {}), **fields}
         layers.append(layer)
     return {**geometry, "layers": layers}
