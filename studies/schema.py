@@ -33,18 +33,17 @@ from typing import Any
 
 from fem.case import Conditions, OutputConfig, SolverConfig
 from fem.config import ConfigError, parse, require, to_dict
-from fem.material_defs import FIELDS as MATERIAL_FIELDS
 from fem.material_defs import apply_fields, key_hint, resolve_materials
 from fem.materials import Material, MaterialError
-from geometries.spec import GeometryConfig, LayerSpec, region_names
+from geometries.spec import GeometryConfig, region_names
 from studies import registry
+from studies.case_materials import check_case_materials, split_layer_overrides
 from studies.sweeps import CASE_FIELDS, apply_overrides, deep_merge, expand
 
 TOP_KEYS = ("study", "materials", "defaults", "cases", "sweeps", "report")
 STUDY_KEYS = ("name", "type", "description")
 CASE_KEYS = ("name", *CASE_FIELDS, "sweep_values")
 CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-LAYER_KEYS = tuple(f.name for f in dataclasses.fields(LayerSpec))
 
 
 @dataclass(frozen=True)
@@ -221,54 +220,6 @@ def _parse_materials(raw: Any, where: str) -> dict[str, dict[str, Any]]:
     return {name: dict(fields) for name, fields in raw.items()}
 
 
-def _split_layer_overrides(geometry: Any) -> Any:
-    """Layer tables may carry material fields directly: move them into ``overrides``."""
-    if not isinstance(geometry, dict) or not isinstance(geometry.get("layers"), list):
-        return geometry
-    layers = []
-    for i, layer in enumerate(geometry["layers"]):
-        if isinstance(layer, dict):
-            fields = {k: v for k, v in layer.items() if k in MATERIAL_FIELDS}
-            layer = {k: v for k, v in layer.items() if k not in MATERIAL_FIELDS}
-            for key in layer:
-                if key not in LAYER_KEYS:
-                    raise ConfigError(f"geometry.layers[{i}].{key}", "a layer key or a "
-                                      f"material field{key_hint(key, MATERIAL_FIELDS)}")
-            if fields and isinstance(layer.get("overrides", {}), dict):
-                layer["overrides"] = {**layer.get("overrides", {}), **fields}
-        layers.append(layer)
-    return {**geometry, "layers": layers}
-
-
-def _check_case_materials(case: Case, where: str) -> None:
-    """Layer materials known, layer overrides valid, conductivities defined at every
-    temperature the case uses (a table's range, a VTF T0)."""
-    layers = case.geometry.resolved().layers
-    for k, la in enumerate(layers):
-        for key, name in (("material", la.material),
-                          ("filaments.fill_material", la.filaments and la.filaments.fill_material)):
-            if name and name not in case.library:
-                raise ConfigError(f"{where}.geometry.layers[{k}].{key}", "a material of the "
-                                  f"library ({', '.join(sorted(case.library))}) or a new one "
-                                  f"defined in [materials.{name}] (base = \"PEO\" inherits "
-                                  "PEO's fields)", name)
-    try:
-        mats = case.layer_materials()
-    except ConfigError as err:
-        raise err.prefixed(where) from None
-    temps = list(getattr(case.physics, "temperatures_C", None) or [])
-    for T_C in temps or [case.conditions.temperature_C]:
-        for region, mat in mats.items():
-            if not mat.ion_conducting:
-                continue
-            try:
-                mat.sigma_S_per_m(T_C + 273.15)
-            except MaterialError as err:
-                field_name = "physics.temperatures_C" if temps else "conditions.temperature_C"
-                raise ConfigError(f"{where}.{field_name}", f"a temperature where region "
-                                  f"'{region}' has a conductivity ({err})", T_C) from None
-
-
 def parse_case(raw: dict[str, Any], index: int, study_type: str | None) -> Case:
     """Validate one merged, expanded raw case table into a :class:`Case`."""
     where = f"cases[{index}]"
@@ -292,7 +243,7 @@ def parse_case(raw: dict[str, Any], index: int, study_type: str | None) -> Case:
     if not isinstance(sweep_values, dict):
         raise ConfigError(f"{where}.sweep_values", "a table", sweep_values)
     try:
-        geometry_raw = _split_layer_overrides(raw["geometry"])
+        geometry_raw = split_layer_overrides(raw["geometry"])
     except ConfigError as err:
         raise err.prefixed(where) from None
     case = Case(
@@ -304,7 +255,7 @@ def parse_case(raw: dict[str, Any], index: int, study_type: str | None) -> Case:
         output=parse(OutputConfig, raw.get("output", {}), f"{where}.output"),
         physics=parse(config_cls, raw.get("physics", {}), f"{where}.physics"),
         sweep_values=dict(sweep_values))
-    _check_case_materials(case, where)
+    check_case_materials(case, where)
     return case
 
 
