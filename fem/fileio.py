@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -134,49 +133,3 @@ def move_into_place(src: Path | str, dst: Path | str, overwrite: bool) -> Path:
         shutil.rmtree(d)
     os.replace(s, d)
     return d
-
-
-_DATAITEM = re.compile(r'<DataItem(?P<attrs>[^>]*)>(?P<ref>[^<]*)</DataItem>')
-
-
-def xdmf_declare_float64(xdmf_path: Path | str) -> int:
-    """Mark float64 HDF5 data items of an XDMF file as ``Precision="8"`` (in place, atomic).
-
-    DOLFINx writes ``<DataItem Format="HDF">`` without a number type for geometry and
-    function values; XDMF then defaults to 4-byte floats and ParaView's Xdmf3 reader
-    rounds them to single precision.  This adds ``NumberType="Float" Precision="8"``
-    to the items whose HDF5 dataset is float64.  Plain file I/O: call on one rank,
-    after the writer is closed.
-
-    Returns:
-        The number of data items changed.
-    """
-    import h5py
-
-    p = Path(xdmf_path)
-    text = p.read_text(encoding="utf-8")
-    files: dict[str, Any] = {}
-    changed = 0
-
-    def fix(m: re.Match) -> str:
-        nonlocal changed
-        attrs, ref = m.group("attrs"), m.group("ref").strip()
-        if "NumberType" in attrs or 'Format="HDF"' not in attrs or ":" not in ref:
-            return m.group(0)
-        fname, dset = ref.split(":", 1)
-        if fname not in files:
-            files[fname] = h5py.File(p.parent / fname, "r")
-        if files[fname][dset].dtype != np.float64:
-            return m.group(0)
-        changed += 1
-        return m.group(0).replace(' Format="HDF"', ' NumberType="Float" Precision="8" Format="HDF"',
-                                  1)
-
-    try:
-        new = _DATAITEM.sub(fix, text)
-    finally:
-        for fh in files.values():
-            fh.close()
-    if changed:
-        atomic_write_text(p, new)
-    return changed

@@ -5,7 +5,16 @@ Layout of a case directory (ParaView opens every file; see engineering.md 1.6)::
     mesh.xdmf/.h5     mesh, cell tags "material", facet tags "boundaries"
     materials.json    region id -> region name and material name (the colours' legend)
     <name>.bp         VTX (BP4 engine) time series + DG0 "material" cell field (ParaView >= 5.12)
-    <name>.xdmf/.h5   the same fields as P1 (or DG0) for ParaView 5.11
+    <name>.xdmf/.h5   the same fields for ParaView 5.11: one grid per output time, P1 point
+                      data (DG1 on cells with their own nodes for a discontinuous series),
+                      DG0 as cell data, "material" as int32 cell data
+
+Every mesh and field file holds each cell once (owned cells, no ghost copies) and its
+coordinates in metres (``LENGTH_UNIT``), like the SI field values: ParaView's Gradient
+and Integrate Variables then give SI results.  XDMF files record it as the grid (field)
+data ``length_unit_m`` = 1; ParaView's VTX reader has no field data, so the unit of the
+``.bp`` files is stated in ``paraview.py`` and ``materials.json``
+(``file_length_unit``).
     <name>.csv        scalar time series, written on rank 0
     summary.json      metrics, resolved config, versions, ranks, wall time
     paraview.py       a pvpython script that opens the case (written by close())
@@ -33,11 +42,12 @@ from mpi4py import MPI
 
 from fem.case import OutputConfig
 from fem.collective import on_rank0
-from fem.fileio import (atomic_write_json, atomic_write_text, format_csv_value,
-                        move_into_place, xdmf_declare_float64)
+from fem.fileio import atomic_write_json, atomic_write_text, format_csv_value, move_into_place
 from fem.log import get_logger
+from fem.output_mesh import LENGTH_UNIT, LENGTH_UNIT_M, OutputMesh
 from fem.output_series import CsvSeries, FieldSeries
 from fem.paraview_script import write_paraview_script
+from fem.xdmf_layout import add_length_unit, declare_number_types, one_grid_per_time
 
 __all__ = ["CaseOutput", "CsvSeries", "FieldSeries", "MATERIAL_FIELD", "format_csv_value",
            "material_function", "material_table"]
@@ -67,6 +77,7 @@ def material_table(bundle: Any) -> dict[str, Any]:
         "boundaries": {k: int(v) for k, v in sorted(bundle.boundaries.items(),
                                                      key=lambda kv: kv[1])},
         "length_unit_m": bundle.length_unit_m,
+        "file_length_unit": LENGTH_UNIT,
         "width_um": bundle.width_um, "height_um": bundle.height_um,
         "depth_um": bundle.depth_um,
         "layers": [{"region": la.region, "material": la.material,
@@ -134,10 +145,11 @@ class CaseOutput:
         self.overwrite = overwrite
         self.staging_dir = self.outdir / STAGING_DIR
         self.main_field: str | None = None
-        self._main_series: tuple[str, list[str], dict[str, str]] | None = None
         self._claimed: set[str] = set()
         self._series: list[FieldSeries | CsvSeries] = []
         self._material: dfem.Function | None = None
+        self._output_mesh: OutputMesh | None = None
+        self._field_files: dict[str, dict[str, Any]] = {}
         self._closed = False
         on_rank0(comm, self.staging_dir.mkdir, parents=True, exist_ok=True)
 
@@ -161,6 +173,13 @@ class CaseOutput:
             self._material = material_function(self.bundle)
         return self._material
 
+    @property
+    def output_mesh(self) -> OutputMesh:
+        """Owned cells in metres: the mesh of the field files (built once; collective)."""
+        if self._output_mesh is None:
+            self._output_mesh = OutputMesh(self.bundle.mesh, self.bundle.length_unit_m)
+        return self._output_mesh
+
     def _claim(self, *names: str) -> None:
         """Reserve result file names (collective): refuse existing ones and reuse."""
         again = [n for n in names if n in self._claimed]
@@ -174,8 +193,13 @@ class CaseOutput:
         self._claimed.update(names)
 
     def _publish(self, names: list[str], src_names: list[str] | None = None,
-                 staged: bool = True) -> None:
-        """Move finished files into place on rank 0 (collective: ends with a barrier)."""
+                 staged: bool = True, xdmf_series: dict[str, Any] | None = None) -> None:
+        """Move finished files into place on rank 0 (collective: ends with a barrier).
+
+        XDMF files get their number types declared and the length unit recorded; those
+        of a field series (``xdmf_series``: file name -> series) are regrouped into one
+        grid per output time (:mod:`fem.xdmf_layout`).
+        """
         self.comm.Barrier()
 
         def publish() -> None:
@@ -183,7 +207,10 @@ class CaseOutput:
             pairs = list(zip(names, src_names or names, strict=True))
             for name, src in pairs:  # while the .h5 is still beside it
                 if name.endswith(".xdmf"):
-                    xdmf_declare_float64(base / src)
+                    if name in (xdmf_series or {}):
+                        one_grid_per_time(base / src, xdmf_series[name].name, [MATERIAL_FIELD])
+                    add_length_unit(base / src, LENGTH_UNIT_M)
+                    declare_number_types(base / src)
             for name, src in pairs:
                 move_into_place(base / src, self.path(name), self.overwrite)
 
@@ -203,10 +230,15 @@ class CaseOutput:
         b.facet_tags.name = "boundaries"
         tdim = msh.topology.dim
         msh.topology.create_connectivity(tdim - 1, tdim)
-        with io.XDMFFile(self.comm, self.staging_dir / "mesh.xdmf", "w") as xdmf:
-            xdmf.write_mesh(msh)
-            xdmf.write_meshtags(b.cell_tags, msh.geometry)
-            xdmf.write_meshtags(b.facet_tags, msh.geometry)
+        x_solver = msh.geometry.x.copy()
+        try:  # the file in metres; the solver's coordinates restored exactly below
+            msh.geometry.x[:] *= b.length_unit_m / LENGTH_UNIT_M
+            with io.XDMFFile(self.comm, self.staging_dir / "mesh.xdmf", "w") as xdmf:
+                xdmf.write_mesh(msh)
+                xdmf.write_meshtags(b.cell_tags, msh.geometry)
+                xdmf.write_meshtags(b.facet_tags, msh.geometry)
+        finally:
+            msh.geometry.x[:] = x_solver
         self._publish(["mesh.h5", "mesh.xdmf"])
         self._on_rank0(atomic_write_json, self.path("materials.json"), material_table(b))
         log.info("wrote %s", self.path("mesh.xdmf"))
@@ -236,9 +268,13 @@ class CaseOutput:
         self._claim(*files)
         series = FieldSeries(self, name, functions)
         self._series.append(series)
+        if files:
+            self._field_files[name] = {"fields": names + [MATERIAL_FIELD],
+                                       "cell_fields": series.cell_fields + [MATERIAL_FIELD],
+                                       "units": dict(units or {}),
+                                       "discontinuous": series.discontinuous}
         if self.main_field is None and files:
             self.main_field = names[0]
-            self._main_series = (name, names, dict(units or {}))
         return series
 
     def csv_series(self, name: str, columns: Sequence[str]) -> CsvSeries:
@@ -303,10 +339,9 @@ class CaseOutput:
         if complete and self.main_field is not None and "mesh.xdmf" not in self._claimed:
             self.write_mesh()
         if complete and "mesh.xdmf" in self._claimed and "paraview.py" not in self._claimed:
-            series, fields, units = self._main_series or ("fields", [], {})
             self._claim("paraview.py")
-            self._on_rank0(write_paraview_script, self.outdir, self.main_field, series,
-                           fields, units, overwrite=self.overwrite)
+            self._on_rank0(write_paraview_script, self.outdir, self.main_field,
+                           self._field_files, overwrite=self.overwrite)
         self.comm.Barrier()
         on_rank0(self.comm, _remove_if_empty, self.staging_dir)
 

@@ -17,16 +17,12 @@ from dolfinx import io
 
 from fem.collective import on_rank0
 from fem.fileio import format_csv_value
+from fem.output_mesh import is_cellwise, is_discontinuous
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from fem.output import CaseOutput
-
-
-def _is_dg0(V: dfem.FunctionSpace) -> bool:
-    el = V.ufl_element()
-    return el.embedded_superdegree == 0
 
 
 def _collapsed(f: dfem.Function) -> tuple[dfem.Function, np.ndarray | None]:
@@ -43,7 +39,11 @@ class FieldSeries:
     """Time series of fields: VTX (``<name>.bp``) and XDMF (``<name>.xdmf``).
 
     Created by :meth:`CaseOutput.field_series`; call :meth:`write` at each output
-    time (collective) and :meth:`close` at the end (collective).
+    time (collective) and :meth:`close` at the end (collective).  Both files hold the
+    owned cells only, with coordinates in metres (:mod:`fem.output_mesh`).  VTX keeps
+    each field's element (DG fields with their jumps); XDMF holds P1 point data on the
+    mesh, or, for a series of discontinuous fields, DG1 point data on cells with their
+    own nodes (DG0 fields are cell data in both), one grid per time step.
     """
 
     def __init__(self, output: CaseOutput, name: str, functions: Sequence[dfem.Function]):
@@ -54,35 +54,49 @@ class FieldSeries:
         opts = output.options
         comm = output.comm
         stage = output.staging_dir
+        om = output.output_mesh
+        self._om = om
         self._copies = [_collapsed(f) for f in self.functions]
         sources = [c for c, _ in self._copies]
         self._vtx = None
         self._xdmf = None
-        self._xdmf_out: list[tuple[dfem.Function, dfem.Function]] = []
+        self._vtx_out: list[tuple[dfem.Function, dfem.Function]] = []
+        self._xdmf_out: list[tuple[dfem.Function, dfem.Function, dfem.Function | None]] = []
         self.final_paths: list[Path] = []
+        self.times: list[float] = []
         self.n_writes = 0
+        non_dg0 = [s for s in sources if not is_cellwise(s.function_space)]
+        self.discontinuous = bool(non_dg0) and all(is_discontinuous(s.function_space)
+                                                   for s in non_dg0)
+        self.cell_fields = [s.name for s in sources if is_cellwise(s.function_space)]
         if opts.fields and opts.vtx:
-            non_dg0 = {s.function_space.ufl_element() for s in sources
-                       if not _is_dg0(s.function_space)}
-            if len(non_dg0) > 1:
+            elements = {s.function_space.ufl_element() for s in non_dg0}
+            if len(elements) > 1:
                 raise ValueError(
                     f"field series '{name}': VTX needs one element type (plus DG0) per file, "
-                    f"got {sorted(str(e) for e in non_dg0)}; use one series per element")
+                    f"got {sorted(str(e) for e in elements)}; use one series per element")
+            self._vtx_out = [(s, om.function(s)) for s in sources + [output.material]]
             self._vtx = io.VTXWriter(comm, stage / f"{name}.bp",
-                                     sources + [output.material], engine="BP4")
+                                     [o for _, o in self._vtx_out], engine="BP4")
             self.final_paths.append(output.path(f"{name}.bp"))
         if opts.fields and opts.xdmf:
-            msh = output.bundle.mesh
-            degree = msh.geometry.cmaps[0].degree
-            for s in sources:
-                V = s.function_space
-                shape = tuple(V.value_shape)
-                el = ("DG", 0, shape) if _is_dg0(V) else ("Lagrange", degree, shape)
-                self._xdmf_out.append((s, dfem.Function(dfem.functionspace(msh, el),
-                                                        name=s.name)))
+            self._xdmf_out = [self._xdmf_pair(s) for s in sources + [output.material]]
             self._xdmf = io.XDMFFile(comm, stage / f"{name}.xdmf", "w")
-            self._xdmf.write_mesh(msh)
+            self._xdmf.write_mesh(om.broken()[0] if self.discontinuous else om.mesh)
             self.final_paths += [output.path(f"{name}.h5"), output.path(f"{name}.xdmf")]
+
+    def _xdmf_pair(self, s: dfem.Function):
+        """(source, function on the output mesh, function on the broken mesh or None)."""
+        om, V = self._om, s.function_space
+        shape = tuple(V.value_shape)
+        if is_cellwise(V):
+            el = ("DG", 0, shape)
+        elif self.discontinuous:
+            el = ("DG", 1, shape)
+        else:
+            el = ("Lagrange", om.mesh.geometry.cmaps[0].degree, shape)
+        mid = om.function(s, el)
+        return s, mid, om.broken_function(s) if self.discontinuous else None
 
     def write(self, t: float) -> None:
         """Write every field at time ``t`` [s] (collective)."""
@@ -91,14 +105,19 @@ class FieldSeries:
         for f, (copy, dof_map) in zip(self.functions, self._copies, strict=True):
             if dof_map is not None:
                 copy.x.array[:] = f.x.array[dof_map]
+        om = self._om
+        for src, out in self._vtx_out:
+            om.copy(src, out)
         if self._vtx is not None:
             self._vtx.write(float(t))
         if self._xdmf is not None:
-            for src, out in self._xdmf_out:
-                out.interpolate(src)
-                out.x.scatter_forward()
-                self._xdmf.write_function(out, float(t))
-            self._xdmf.write_function(self._out.material, float(t))
+            for src, mid, broken in self._xdmf_out:
+                om.copy(src, mid)
+                if broken is not None:
+                    om.copy_broken(mid, broken)
+                if src is not self._out.material or not self.n_writes:  # material: once
+                    self._xdmf.write_function(broken if broken is not None else mid, float(t))
+        self.times.append(float(t))
         self.n_writes += 1
 
     def close(self, complete: bool = True) -> None:
@@ -111,7 +130,8 @@ class FieldSeries:
         if self._xdmf is not None:
             self._xdmf.close()
         if complete:
-            self._out._publish([p.name for p in self.final_paths])
+            self._out._publish([p.name for p in self.final_paths],
+                               xdmf_series={f"{self.name}.xdmf": self} if self._xdmf else None)
 
 
 class CsvSeries:

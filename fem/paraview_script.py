@@ -11,6 +11,8 @@ reading VTX (``ADIOS2VTXReader``) where ParaView >= 5.12 has it, else the XDMF f
 from __future__ import annotations
 
 from pathlib import Path
+from pprint import pformat
+from typing import Any
 
 from fem.fileio import atomic_write_text
 
@@ -28,6 +30,12 @@ crashes when it creates a render view with no X server.
 
 Written by csefem; reads VTX (<series>.bp, ParaView >= 5.12 with ADIOS2) or else the
 XDMF files (ParaView 5.11).  The region ids and names come from materials.json.
+
+Units: coordinates are in metres in every file (LENGTH_UNIT), like the SI fields, so
+ParaView's Gradient and Integrate Variables give SI results (an area in m^2).
+--field accepts every field of every field file (FILES); an unknown name is refused
+with the list.  --time T that is not an output time shows the last output time before
+T and says so; T before the first output time is refused.
 """
 import argparse
 import json
@@ -40,9 +48,9 @@ CASE_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != CASE_DIR]
 from paraview import simple as pv  # noqa: E402
 MAIN_FIELD = @MAIN_FIELD@
-SERIES = @SERIES@
-FIELDS = @FIELDS@  # order of the fields in <SERIES>.xdmf (the material block comes last)
-UNITS = @UNITS@
+# field file (<name>.bp / <name>.xdmf) -> its fields, the cell (DG0) ones, their units
+FILES = @FILES@
+LENGTH_UNIT = "m"  # unit of the coordinates in every file
 PALETTE = [(0.122, 0.467, 0.706), (1.0, 0.498, 0.055), (0.173, 0.627, 0.173),
            (0.839, 0.153, 0.157), (0.580, 0.404, 0.741), (0.549, 0.337, 0.294),
            (0.890, 0.467, 0.761), (0.498, 0.498, 0.498), (0.737, 0.741, 0.133),
@@ -60,18 +68,57 @@ def has_vtx_reader():
     return pv.GetParaViewVersion() >= (5, 12) and hasattr(pv, "ADIOS2VTXReader")
 
 
+def field_names():
+    """Every field of every field file, in written order (no duplicates)."""
+    names = []
+    for info in FILES.values():
+        names += [f for f in info["fields"] if f not in names]
+    return names
+
+
+def series_of(field):
+    """Base name of the first field file holding ``field`` (ValueError if none does)."""
+    for series, info in FILES.items():
+        if field in info["fields"]:
+            return series
+    raise ValueError("unknown field %r; the fields of this case are: %s"
+                     % (field, ", ".join(field_names()) or "none (mesh only)"))
+
+
+def unit_of(field):
+    return next((i["units"][field] for i in FILES.values() if field in i["units"]), "")
+
+
 def open_field(field, use_vtx=None):
-    """The source holding ``field`` as point (or cell) data; VTX if usable, else XDMF."""
-    bp = os.path.join(CASE_DIR, SERIES + ".bp")
+    """(source, reader kind) of the file holding ``field``: VTX if usable, else XDMF."""
+    series = series_of(field)
+    bp = os.path.join(CASE_DIR, series + ".bp")
     use_vtx = has_vtx_reader() and os.path.isdir(bp) if use_vtx is None else use_vtx
     if use_vtx:
-        return pv.ADIOS2VTXReader(registrationName=SERIES + ".bp", FileName=bp), "vtx"
-    reader = pv.Xdmf3ReaderT(registrationName=SERIES + ".xdmf",
-                             FileName=[os.path.join(CASE_DIR, SERIES + ".xdmf")])
-    block = FIELDS.index(field) if field in FIELDS else len(FIELDS)
-    ext = pv.ExtractBlock(registrationName=field, Input=reader)
-    ext.Selectors = ["/Root/Block%d" % block]
-    return ext, "xdmf"
+        return pv.ADIOS2VTXReader(registrationName=series + ".bp", FileName=bp), "vtx"
+    return pv.Xdmf3ReaderT(registrationName=series + ".xdmf",
+                           FileName=[os.path.join(CASE_DIR, series + ".xdmf")]), "xdmf"
+
+
+def snap_time(times, time):
+    """(output time to show, note or None) for a requested ``time`` (None: the last).
+
+    A time that is not an output time snaps to the last output time before it (the
+    state written last by then); a time before the first output time is refused.
+    """
+    if time is None or not times:
+        return (times[-1] if times else 0.0), None
+    tol = 1e-9 * max(1.0, abs(times[-1]))
+    exact = [t for t in times if abs(t - time) <= tol]
+    if exact:
+        return exact[0], None
+    listing = ", ".join("%g" % t for t in times)
+    earlier = [t for t in times if t < time]
+    if not earlier:
+        raise ValueError("--time %g s is before the first output time (output times [s]: %s)"
+                         % (time, listing))
+    return earlier[-1], ("t = %g s is not an output time; showing t = %g s, the last output "
+                         "time before it (output times [s]: %s)" % (time, earlier[-1], listing))
 
 
 def open_mesh():
@@ -113,13 +160,12 @@ def show(field=MAIN_FIELD, time=None):
     With no field (a mesh-only case) only the material regions are shown.
     """
     names = legend()
-    regions, borders = open_mesh()
     source, kind = open_field(field) if field else (None, "none")
+    regions, borders = open_mesh()
     scene = pv.GetAnimationScene()
     scene.UpdateAnimationUsingDataTimeSteps()
-    times = list(pv.GetTimeKeeper().TimestepValues or [])
-    if time is None:
-        time = times[-1] if times else 0.0
+    times = [float(t) for t in (source.TimestepValues or [])] if source is not None else []
+    time, note = snap_time(times, time)
     scene.AnimationTime = time
     layout = pv.CreateLayout("csefem case")
     left = pv.CreateView("RenderView")
@@ -147,7 +193,7 @@ def show(field=MAIN_FIELD, time=None):
         fdisp.RescaleTransferFunctionToDataRange(True, False)
         fdisp.SetScalarBarVisibility(right, True)
         _style_bar(pv.GetScalarBar(pv.GetColorTransferFunction(field), right),
-                   field + (" [%s]" % UNITS[field] if UNITS.get(field) else ""))
+                   field + (" [%s]" % unit_of(field) if unit_of(field) else ""))
         bdisp = pv.Show(borders, right)
         pv.ColorBy(bdisp, None)
         bdisp.AmbientColor = bdisp.DiffuseColor = [0.0, 0.0, 0.0]
@@ -162,21 +208,28 @@ def show(field=MAIN_FIELD, time=None):
     if len(views) == 2:
         pv.AddCameraLink(views[0], views[1], "csefem_link")
     return {"layout": layout, "views": tuple(views), "field": source, "regions": regions,
-            "borders": borders, "reader": kind, "time": time, "times": times,
+            "borders": borders, "reader": kind, "time": time, "times": times, "note": note,
             "legend": names, "material_lut": rdisp.LookupTable}
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--field", default=MAIN_FIELD,
-                        help="field to colour by (default %s; one of %s)" % (MAIN_FIELD, FIELDS))
-    parser.add_argument("--time", type=float, default=None, help="time [s] (default: last)")
+    parser = argparse.ArgumentParser(prog="paraview.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--field", default=MAIN_FIELD, choices=field_names() or None,
+                        help="field to colour by (default %s)" % MAIN_FIELD)
+    parser.add_argument("--time", type=float, default=None,
+                        help="output time [s] (default: the last; others snap to the last "
+                             "output time before them)")
     parser.add_argument("--screenshot", default=None, help="save a PNG of both views")
     parser.add_argument("--resolution", type=int, nargs=2, default=(1600, 600))
     args = parser.parse_args(argv)
-    state = show(args.field, args.time)
-    print("opened %s (field reader: %s) at t = %g s" % (CASE_DIR, state["reader"],
-                                                         state["time"]))
+    try:
+        state = show(args.field, args.time)
+    except ValueError as e:
+        parser.exit(2, "%s: error: %s\n" % (parser.prog, e))
+    if state["note"]:
+        print(state["note"])
+    print("opened %s (field reader: %s) at t = %g s; coordinates in %s"
+          % (CASE_DIR, state["reader"], state["time"], LENGTH_UNIT))
     if args.screenshot:
         pv.SaveScreenshot(args.screenshot, state["layout"],
                           ImageResolution=list(args.resolution))
@@ -189,39 +242,31 @@ if __name__ == "__main__":
 '''
 
 
-def render_paraview_script(main_field: str | None, series: str, fields: list[str],
-                           units: dict[str, str] | None = None) -> str:
-    """The text of ``paraview.py`` for a case whose fields are in ``<series>.bp/.xdmf``.
+def render_paraview_script(main_field: str | None, files: dict[str, dict[str, Any]]) -> str:
+    """The text of ``paraview.py`` for a case whose field files are ``files``.
 
     Args:
         main_field: Field shown by default (a function name); None: regions only.
-        series: Base name of the field files.
-        fields: Function names in the order they were written (the XDMF block order).
-        units: Optional unit per field name, for the scalar-bar title.
+        files: Field file base name -> ``{"fields": [...], "cell_fields": [...],
+            "units": {field: unit}}`` (fields in written order, ``material`` included).
     """
     return (_TEMPLATE.replace("@MAIN_FIELD@", repr(main_field))
-            .replace("@SERIES@", repr(series))
-            .replace("@FIELDS@", repr(list(fields)))
-            .replace("@UNITS@", repr(dict(units or {}))))
+            .replace("@FILES@", pformat(files, sort_dicts=False, width=88)))
 
 
-def write_paraview_script(case_dir: Path | str, main_field: str | None, series: str = "fields",
-                          fields: list[str] | None = None, units: dict[str, str] | None = None,
+def write_paraview_script(case_dir: Path | str, main_field: str | None,
+                          files: dict[str, dict[str, Any]] | None = None,
                           overwrite: bool = False) -> Path:
     """Write ``<case_dir>/paraview.py`` atomically (plain file I/O: call on one rank).
 
     Args:
-        case_dir: The case directory (holds mesh.xdmf, materials.json, <series>.*).
+        case_dir: The case directory (holds mesh.xdmf, materials.json, the field files).
         main_field: Field shown by default; None for a mesh-only case (regions only).
-        series: Base name of the field files (``<series>.bp``, ``<series>.xdmf``).
-        fields: Function names in written order; default ``[main_field]``.
-        units: Optional unit per field, e.g. ``{"c_Li": "mol/m^3"}``.
+        files: As for :func:`render_paraview_script`; default none (regions only).
         overwrite: Replace an existing script instead of raising ``FileExistsError``.
     """
     path = Path(case_dir) / SCRIPT_NAME
-    if fields is None:
-        fields = [main_field] if main_field else []
-    text = render_paraview_script(main_field, series, fields, units)
+    text = render_paraview_script(main_field, dict(files or {}))
     atomic_write_text(path, text, overwrite=overwrite)
     path.chmod(0o755)
     return path

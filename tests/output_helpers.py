@@ -58,27 +58,43 @@ def p1_field(bundle: MeshBundle, name: str = "c_Li", scale: float = 1.0) -> dfem
     return f
 
 
+def dg1_jump_field(bundle: MeshBundle, name: str = "c_dg", jump: float = 100.0
+                   ) -> dfem.Function:
+    """DG1 field x [um] + ``jump`` in PEO (y > 1 um): discontinuous at the interface."""
+    V = dfem.functionspace(bundle.mesh, ("DG", 1))
+    f = dfem.Function(V, name=name)
+    peo = bundle.cell_tags.indices[bundle.cell_tags.values == REGIONS["PEO"]]
+    f.interpolate(lambda x: x[0])
+    f.interpolate(lambda x: x[0] + jump, cells0=peo)
+    return f
+
+
 def write_toy_case(outdir: str, steps: int = 3) -> dict:
     """Write a small case through CaseOutput (collective); return what ParaView must read.
 
-    Fields ``c_Li`` (scaled by 1, 2, ... per step) and ``phi`` at t = 0, 1, ...; the
-    expected values are global (allreduced) and identical on every rank.  With
-    ``steps = 0`` only the mesh is written (a mesh-only case).
+    Series ``fields``: P1 ``c_Li`` = (k + 1) (1 + x/W + 2 y/H) and ``phi`` at t = k;
+    series ``dg``: the DG1 ``c_dg`` of :func:`dg1_jump_field` times (k + 1).  The
+    expected values are global and identical on every rank.  With ``steps = 0`` only
+    the mesh is written (a mesh-only case).
     """
     from fem.output import CaseOutput, material_table
 
     comm = MPI.COMM_WORLD
     b = toy_bundle(comm)
     c, phi = p1_field(b, "c_Li"), p1_field(b, "phi", scale=-0.01)
-    base = c.x.array.copy()
+    dg = dg1_jump_field(b)
+    base, base_dg = c.x.array.copy(), dg.x.array.copy()
     with CaseOutput(outdir, b, comm) as out:
         out.write_mesh()
         if steps:
             series = out.field_series("fields", [c, phi],
                                       units={"c_Li": "mol/m^3", "phi": "V"})
+            dg_series = out.field_series("dg", [dg], units={"c_dg": "mol/m^3"})
         for k in range(steps):
             c.x.array[:] = (k + 1) * base
+            dg.x.array[:] = (k + 1) * base_dg
             series.write(float(k))
+            dg_series.write(float(k))
     rng = {f.name: [comm.allreduce(float(f.x.array.min()), op=MPI.MIN),
                     comm.allreduce(float(f.x.array.max()), op=MPI.MAX)] for f in (c, phi)}
     tdim = b.mesh.topology.dim
@@ -86,6 +102,7 @@ def write_toy_case(outdir: str, steps: int = 3) -> dict:
         rng = {}
     return {"ranges": rng, "times": [float(k) for k in range(steps)],
             "n_cells": b.mesh.topology.index_map(tdim).size_global,
+            "width_um": WIDTH_UM, "height_um": HEIGHT_UM, "y_iface_um": Y_IFACE_UM,
             "legend": material_table(b), "boundary_ids": sorted(BOUNDARIES.values())}
 
 

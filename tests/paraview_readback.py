@@ -1,22 +1,30 @@
 """Read a csefem case back with ParaView's Python (run by tests/test_paraview.py).
 
-Usage: ``[xvfb-run -a] pvpython tests/paraview_readback.py CASE_DIR [--screenshot PNG]``.
-Runs under Debian's pvpython (system Python 3 and OpenMPI), never under csefem's venv.
-It loads the case's own ``paraview.py`` (so that script is exercised too), reads the
-XDMF files (and the VTX ``.bp`` where ParaView >= 5.12 has ``ADIOS2VTXReader``) and
-prints one JSON object on the last stdout line: the ParaView version, the time steps,
-each field's min/max at the last time, the region ids in the data, and the legend
-(id -> label) that the script put on the material colour map.
+Usage: ``[xvfb-run -a] pvpython tests/paraview_readback.py CASE_DIR DUMP_DIR
+[--screenshot PNG] [--probe-time T]``.  Runs under ParaView's own Python (Debian 12's
+5.11 or trixie's 5.13 in a root filesystem), never under csefem's venv.  It loads the
+case's own ``paraview.py`` (so that script is exercised too) and prints one JSON object
+on the last stdout line: the ParaView version, the legend and reader the script used,
+and for every field file and reader (XDMF, and VTX where ParaView >= 5.12 has
+``ADIOS2VTXReader``): the time steps, cell counts, ghost cells, the area from
+Integrate Variables, the recorded length unit, and the arrays offered.  The points and
+values at every output time go to ``DUMP_DIR/<file>.<reader>.<step>.npz`` for the test
+to compare with csefem's own values.  It also runs ``paraview.py`` with an unknown
+``--field`` and with ``--time T`` (``--probe-time``) and reports what it did.
 """
 import argparse
+import contextlib
 import importlib.util
+import io
 import json
 import os
-import sys
 
+import numpy as np
 from paraview import servermanager as sm
 from paraview import simple as pv
 from vtkmodules.util.numpy_support import vtk_to_numpy
+
+GHOST = 1  # vtkDataSetAttributes::DUPLICATECELL / DUPLICATEPOINT
 
 
 def leaves(data):
@@ -35,33 +43,70 @@ def leaves(data):
     return out
 
 
-def values(source, assoc, name, time):
-    """All values of array ``name`` ('POINTS'/'CELLS') of ``source`` at ``time``."""
-    source.UpdatePipeline(time)
-    import numpy as np
-
-    arrays = []
-    for ds in leaves(sm.Fetch(source)):
-        attrs = ds.GetPointData() if assoc == "POINTS" else ds.GetCellData()
-        if attrs.GetArray(name) is not None:
-            arrays.append(vtk_to_numpy(attrs.GetArray(name)).astype(float).ravel())
-    return np.concatenate(arrays) if arrays else np.zeros(0)
+def arrays(attrs):
+    return {attrs.GetArrayName(i): vtk_to_numpy(attrs.GetArray(i))
+            for i in range(attrs.GetNumberOfArrays()) if attrs.GetArray(i) is not None}
 
 
-def summary(arr):
-    import numpy as np
+def fetch(source, time):
+    source.UpdatePipeline(time)  # the proxy's: simple.UpdatePipeline(time=0.0) ignores 0.0
+    return leaves(sm.Fetch(source))
 
-    if arr.size == 0:
-        return None
-    return {"min": float(arr.min()), "max": float(arr.max()), "n": int(arr.size),
-            "ids": sorted({int(v) for v in np.unique(arr)}) if arr.size < 10**6 and
-            np.all(arr == np.round(arr)) and np.unique(arr).size < 64 else None}
+
+def read_file(script, series, use_vtx, dump, tag):
+    """Everything the test checks about one field file read by one reader."""
+    src, kind = script.open_field(script.FILES[series]["fields"][0], use_vtx=use_vtx)
+    times = [float(t) for t in (src.TimestepValues or [])]
+    out = {"reader": kind, "times": times, "steps": []}
+    for k, t in enumerate(times):
+        blocks = fetch(src, t)
+        pts = [vtk_to_numpy(b.GetPoints().GetData()) for b in blocks if b.GetPoints()]
+        point_data = [arrays(b.GetPointData()) for b in blocks]
+        cell_data = [arrays(b.GetCellData()) for b in blocks]
+        field_data = arrays(blocks[0].GetFieldData()) if blocks else {}
+        names = sorted({n for d in point_data for n in d})
+        cells = sorted({n for d in cell_data for n in d})
+        ghost = sum(int(np.count_nonzero(np.asarray(d["vtkGhostType"]) & GHOST))
+                    for d in cell_data if "vtkGhostType" in d)
+        integ = pv.IntegrateVariables(Input=src)
+        area = [b.GetCellData().GetArray("Area") for b in fetch(integ, t)]
+        pv.Delete(integ)
+        np.savez(os.path.join(dump, "%s.%s.%d.npz" % (series, tag, k)),
+                 points=np.concatenate(pts), time=t,
+                 **{"point_" + n: np.concatenate([np.asarray(d[n]).reshape(len(d[n]), -1)
+                                                  for d in point_data]) for n in names},
+                 **{"cell_" + n: np.concatenate([np.asarray(d[n]).ravel()
+                                                 for d in cell_data]) for n in cells})
+        out["steps"].append({
+            "time": t, "n_cells": int(sum(b.GetNumberOfCells() for b in blocks)),
+            "n_ghost_cells": ghost, "n_blocks": len(blocks),
+            "area": float(area[0].GetValue(0)) if area and area[0] is not None else None,
+            "point_arrays": names, "cell_arrays": cells,
+            "cell_dtypes": {n: str(np.asarray(cell_data[0][n]).dtype) for n in cells
+                            if n in cell_data[0]},
+            "field_data": {n: np.asarray(v).ravel().tolist() for n, v in field_data.items()}})
+    pv.Delete(src)
+    return out
+
+
+def run_script(script, argv):
+    """(exit code, stdout, stderr, state or None) of ``paraview.py argv``."""
+    so, se = io.StringIO(), io.StringIO()
+    state, code = None, 0
+    with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
+        try:
+            state = script.main(argv)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+    return code, so.getvalue(), se.getvalue(), state
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("case_dir")
+    parser.add_argument("dump_dir")
     parser.add_argument("--screenshot", default=None)
+    parser.add_argument("--probe-time", type=float, default=None)
     args = parser.parse_args()
     case = os.path.abspath(args.case_dir)
     spec = importlib.util.spec_from_file_location("csefem_case_script",
@@ -71,33 +116,42 @@ def main():
     state = script.main(["--screenshot", args.screenshot] if args.screenshot else [])
     lut = state["material_lut"]
     ann = list(lut.Annotations)
+    version = pv.GetParaViewVersion()
     out = {
-        "paraview_version": [pv.GetParaViewVersion().major, pv.GetParaViewVersion().minor],
-        "python": sys.version.split()[0],
+        "paraview_version": [version.major, version.minor],
         "script_reader": state["reader"],
         "times": [float(t) for t in state["times"]],
         "time": float(state["time"]),
         "legend": {ann[i]: ann[i + 1] for i in range(0, len(ann), 2)},
         "categorical": bool(lut.InterpretValuesAsCategories),
-        "xdmf": {}, "vtx": None, "mesh": {},
+        "field_names": script.field_names(),
+        "length_unit": script.LENGTH_UNIT,
+        "files": {}, "mesh": {},
     }
-    t = out["time"]
-    for field in script.FIELDS:
-        src, kind = script.open_field(field, use_vtx=False)
-        out["xdmf"][field] = summary(values(src, "POINTS", field, t))
-    if script.FIELDS:
-        src, _ = script.open_field("material", use_vtx=False)
-        out["xdmf"]["material"] = summary(values(src, "CELLS", "material", t))
+    for series in script.FILES:
+        out["files"][series] = {"xdmf": read_file(script, series, False, args.dump_dir, "xdmf")}
+        bp = os.path.join(case, series + ".bp")
+        if script.has_vtx_reader() and os.path.isdir(bp):
+            out["files"][series]["vtx"] = read_file(script, series, True, args.dump_dir, "vtx")
     regions, borders = script.open_mesh()
-    out["mesh"]["material"] = summary(values(regions, "CELLS", "material", 0.0))
-    out["mesh"]["boundaries"] = summary(values(borders, "CELLS", "boundaries", 0.0))
-    bp = os.path.join(case, script.SERIES + ".bp")
-    if script.FIELDS and script.has_vtx_reader() and os.path.isdir(bp):
-        src, _ = script.open_field(script.MAIN_FIELD, use_vtx=True)
-        out["vtx"] = {f: summary(values(src, "POINTS", f, t)) for f in script.FIELDS}
-        out["vtx"]["material"] = summary(values(src, "CELLS", "material", t))
-    print(json.dumps(out))
+    for name, src in (("material", regions), ("boundaries", borders)):
+        blocks = fetch(src, 0.0)
+        vals = np.concatenate([vtk_to_numpy(b.GetCellData().GetArray(name)) for b in blocks
+                               if b.GetCellData().GetArray(name) is not None])
+        out["mesh"][name] = {"ids": sorted({int(v) for v in vals}), "n": int(vals.size),
+                             "dtype": str(vals.dtype)}
+    code, so, se, _ = run_script(script, ["--field", "no_such_field"])
+    out["unknown_field"] = {"code": code, "stderr": se.strip().splitlines()[-1:]}
+    for field in script.field_names():  # every field of every file opens and is coloured
+        code, so, se, st = run_script(script, ["--field", field])
+        out.setdefault("shown", {})[field] = {"code": code, "reader": st and st["reader"]}
+    if args.probe_time is not None:
+        code, so, se, st = run_script(script, ["--time", repr(args.probe_time)])
+        out["probe"] = {"code": code, "time": st and st["time"], "stdout": so.strip(),
+                        "stderr": se.strip()}
+    os.write(1, (json.dumps(out) + "\n").encode())  # the real stdout: pvpython buffers print
 
 
 if __name__ == "__main__":
     main()
+    os._exit(0)  # skip ParaView's teardown: after many render views it can abort in X/GLX

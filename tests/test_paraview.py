@@ -1,10 +1,18 @@
-"""ParaView reads back what csefem wrote (Debian's pvpython, outside the venv).
+"""ParaView reads back what csefem wrote: ParaView 5.11 (XDMF) and 5.13 (XDMF and VTX).
 
-Serial only: the test launches Debian's ``pvpython`` (system Python 3, OpenMPI) in a
-subprocess with a clean environment; started from inside an MPICH-launched rank it
-would inherit that launcher's PMI variables (and the writer below already runs the
-2-rank case itself through the venv's ``mpiexec``).  ``.ci/run`` installs
-``paraview python3-paraview xvfb xauth``; without them the test is skipped.
+Serial only: ParaView's ``pvpython`` (its own Python and OpenMPI) runs in a subprocess
+with a clean environment; started from inside an MPICH-launched rank it would inherit
+that launcher's PMI variables (and the writer below runs the 2-rank case itself through
+the venv's ``mpiexec``).  ParaView 5.11 is Debian 12's (``.ci/run`` installs
+``paraview python3-paraview xvfb xauth``); 5.13 runs in the trixie root filesystem that
+``make paraview-check`` builds (tests/paraview_rootfs.py).  Each is skipped where absent.
+
+What is checked, for every field file and reader: the cell count equals the mesh's (no
+ghost copies), Integrate Variables gives the domain area in m^2 to 1e-12, the values at
+each output time equal csefem's at the same points (coordinates in metres), the DG
+series keeps both sides' values at the interface, the length unit is recorded, the
+material ids are int32, ``paraview.py`` shows every field, refuses an unknown one
+(exit 2, with the list) and snaps a non-output time to the last output time before it.
 """
 
 from __future__ import annotations
@@ -16,7 +24,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import paraview_rootfs
 
 pytestmark = pytest.mark.serial
 
@@ -24,10 +35,17 @@ HERE = Path(__file__).parent
 CLEAN_PATH = "/usr/local/bin:/usr/bin:/bin"
 PVPYTHON = shutil.which("pvpython", path=CLEAN_PATH)
 XVFB_RUN = shutil.which("xvfb-run", path=CLEAN_PATH)
-if PVPYTHON is None or XVFB_RUN is None:
-    pytest.skip("Debian's ParaView is not installed (apt-get install -y --no-install-recommends "
-                "paraview python3-paraview xvfb xauth; .ci/run does this)",
-                allow_module_level=True)
+ROOTFS = paraview_rootfs.rootfs_path()
+INSTALLS = [
+    pytest.param("debian12", marks=pytest.mark.skipif(
+        PVPYTHON is None or XVFB_RUN is None,
+        reason="Debian's ParaView 5.11 is not installed (apt-get install -y "
+               "--no-install-recommends paraview python3-paraview xvfb xauth; .ci/run)")),
+    pytest.param("trixie", marks=pytest.mark.skipif(
+        not paraview_rootfs.ready(ROOTFS) or os.geteuid() != 0,
+        reason=f"no ParaView 5.13 root filesystem at {ROOTFS} (make paraview-check builds it)")),
+]
+PROBE_TIME = 0.5  # not an output time: paraview.py must show t = 0 and say so
 
 
 def _write_case(tmp: Path, n_ranks: int, steps: int = 3) -> tuple[Path, dict]:
@@ -41,49 +59,99 @@ def _write_case(tmp: Path, n_ranks: int, steps: int = 3) -> tuple[Path, dict]:
     return case, json.loads(expected.read_text())
 
 
-def _readback(case: Path, shot: Path) -> dict:
-    env = {"PATH": CLEAN_PATH, "HOME": str(case.parent), "LANG": "C.UTF-8"}
-    res = subprocess.run([XVFB_RUN, "-a", PVPYTHON, str(HERE / "paraview_readback.py"),
-                          str(case), "--screenshot", str(shot)],
-                         env=env, capture_output=True, text=True, timeout=300, cwd=case)
-    assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-3000:])
-    return json.loads(res.stdout.strip().splitlines()[-1])
+def _readback(install: str, tmp: Path, case: Path) -> dict:
+    """Run tests/paraview_readback.py on ``case`` (inside ``tmp``) under ``install``."""
+    shutil.copy(HERE / "paraview_readback.py", tmp / "paraview_readback.py")
+    (tmp / "dump").mkdir(exist_ok=True)
+    args = [f"{case.name}", "dump", "--screenshot", "shot.png",
+            "--probe-time", repr(PROBE_TIME)]
+    if install == "trixie":
+        inside = paraview_rootfs.MOUNT
+        args = [f"{inside}/paraview_readback.py", f"{inside}/{case.name}", f"{inside}/dump",
+                "--screenshot", f"{inside}/shot.png", "--probe-time", repr(PROBE_TIME)]
+        cmd = paraview_rootfs.pvpython_command(ROOTFS, tmp, args)
+    else:
+        cmd = [XVFB_RUN, "-a", PVPYTHON, str(tmp / "paraview_readback.py")] + args
+    env = {"PATH": CLEAN_PATH, "HOME": str(tmp), "LANG": "C.UTF-8"}
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp)
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    assert res.returncode == 0 and lines, (res.stdout[-2000:], res.stderr[-3000:])
+    return json.loads(lines[-1])
 
 
+def _check_values(tmp: Path, exp: dict, series: str, reader: str, n_steps: int) -> None:
+    """The dumped points/values equal csefem's fields at every output time."""
+    W, H, yi = exp["width_um"], exp["height_um"], exp["y_iface_um"]
+    for k in range(n_steps):
+        d = np.load(tmp / "dump" / f"{series}.{reader}.{k}.npz")
+        x_um, y_um = d["points"][:, 0] / 1e-6, d["points"][:, 1] / 1e-6  # metres in the file
+        assert float(d["time"]) == exp["times"][k]
+        assert x_um.min() == pytest.approx(0.0, abs=1e-9) and x_um.max() == pytest.approx(W)
+        assert y_um.max() == pytest.approx(H)
+        if series == "fields":
+            want = (k + 1) * (1.0 + x_um / W + 2.0 * y_um / H)
+            np.testing.assert_allclose(d["point_c_Li"].ravel(), want, rtol=1e-12)
+            np.testing.assert_allclose(d["point_phi"].ravel(), -0.01 * (1 + x_um / W + 2 * y_um / H),
+                                       rtol=1e-12)
+        else:  # DG1: x + 100 in PEO; both sides' values at the interface nodes
+            jump = d["point_c_dg"].ravel() / (k + 1) - x_um
+            assert np.all((np.abs(jump) < 1e-9) | (np.abs(jump - 100.0) < 1e-9)), reader
+            at = np.isclose(y_um, yi)
+            assert {0, 100} == {int(round(j)) for j in jump[at]}, reader
+            assert np.all(jump[y_um < yi - 1e-9] < 1e-9) and np.all(jump[y_um > yi + 1e-9] > 99)
+
+
+@pytest.mark.parametrize("install", INSTALLS)
 @pytest.mark.parametrize("n_ranks", [1, 2])
-def test_paraview_reads_back_fields_and_materials(tmp_path, n_ranks):
+def test_paraview_reads_back_what_csefem_wrote(tmp_path, n_ranks, install):
     case, exp = _write_case(tmp_path, n_ranks)
-    got = _readback(case, tmp_path / "shot.png")
-    version = tuple(got["paraview_version"])
+    got = _readback(install, tmp_path, case)
+    has_vtx = tuple(got["paraview_version"]) >= (5, 12)
+    assert has_vtx == (install == "trixie")
     assert got["times"] == exp["times"] and got["time"] == exp["times"][-1]
-    for name, (lo, hi) in exp["ranges"].items():  # exact: float64 declared in the XDMF
-        r = got["xdmf"][name]
-        assert (r["min"], r["max"]) == pytest.approx((lo, hi), rel=1e-12, abs=1e-15), name
+    assert got["script_reader"] == ("vtx" if has_vtx else "xdmf")
+    assert got["field_names"] == ["c_Li", "phi", "material", "c_dg"]  # no vtkOriginalPointIds
+    area_m2 = exp["width_um"] * exp["height_um"] * 1e-12
     ids = [r["id"] for r in exp["legend"]["regions"]]
-    for where in (got["xdmf"]["material"], got["mesh"]["material"]):
-        assert where["ids"] == ids and where["n"] == exp["n_cells"]  # no ghost cells
+    for series in ("fields", "dg"):
+        readers = got["files"][series]
+        assert sorted(readers) == (["vtx", "xdmf"] if has_vtx else ["xdmf"])
+        for reader, r in readers.items():
+            assert r["times"] == exp["times"], (series, reader)
+            for st in r["steps"]:
+                assert (st["n_cells"], st["n_ghost_cells"]) == (exp["n_cells"], 0), (series, reader)
+                assert st["area"] == pytest.approx(area_m2, rel=1e-12), (series, reader)
+                assert "vtkOriginalPointIds" not in got["field_names"]
+                assert "material" in st["cell_arrays"]
+                if reader == "xdmf":  # VTX has no field data: the unit is in paraview.py
+                    assert st["field_data"] == {"length_unit_m": [1.0]} and st["n_blocks"] == 1
+                    assert st["cell_dtypes"]["material"] == "int32"
+            _check_values(tmp_path, exp, series, reader, len(exp["times"]))
+    for name in ("material", "boundaries"):
+        assert got["mesh"][name]["dtype"] == "int32"
+    assert got["mesh"]["material"]["ids"] == ids and got["mesh"]["material"]["n"] == exp["n_cells"]
     assert got["mesh"]["boundaries"]["ids"] == exp["boundary_ids"]
     labels = {str(r["id"]): r["region"] if r["region"] == r["material"]
               else f"{r['region']} ({r['material']})" for r in exp["legend"]["regions"]}
     assert got["legend"] == labels and got["categorical"]
-    if version >= (5, 12):  # VTX (ADIOS2) reader available: the .bp must agree too
-        assert got["script_reader"] == "vtx"
-        for name, (lo, hi) in exp["ranges"].items():
-            assert (got["vtx"][name]["min"], got["vtx"][name]["max"]) == pytest.approx((lo, hi))
-        assert got["vtx"]["material"]["ids"] == ids
-    else:  # Debian 12: ParaView 5.11 has no ADIOS2 reader; paraview.py falls back to XDMF
-        assert got["script_reader"] == "xdmf" and got["vtx"] is None
+    assert got["unknown_field"]["code"] == 2
+    assert "c_dg" in got["unknown_field"]["stderr"][0]  # the list of fields
+    assert all(v["code"] == 0 for v in got["shown"].values()) and len(got["shown"]) == 4
+    probe = got["probe"]
+    assert probe["code"] == 0 and probe["time"] == 0.0
+    assert "t = 0.5 s is not an output time; showing t = 0 s" in probe["stdout"]
     import matplotlib.image as mpimg
 
     img = mpimg.imread(str(tmp_path / "shot.png"))
     assert img.shape[:2] == (600, 1600) and float(img[..., :3].std()) > 0.05
 
 
-def test_paraview_opens_a_mesh_only_case(tmp_path):
+@pytest.mark.parametrize("install", INSTALLS)
+def test_paraview_opens_a_mesh_only_case(tmp_path, install):
     case, exp = _write_case(tmp_path, 1, steps=0)
-    got = _readback(case, tmp_path / "shot.png")
+    got = _readback(install, tmp_path, case)
     ids = [r["id"] for r in exp["legend"]["regions"]]
-    assert got["script_reader"] == "none" and got["xdmf"] == {} and got["vtx"] is None
+    assert got["script_reader"] == "none" and got["files"] == {} and got["field_names"] == []
     assert got["mesh"]["material"]["ids"] == ids and got["categorical"]
     assert got["mesh"]["boundaries"]["ids"] == exp["boundary_ids"]
     assert sorted(got["legend"]) == [str(i) for i in ids]
