@@ -60,8 +60,13 @@ class OutputMesh:
         return dfem.Function(dfem.functionspace(self.mesh, el), name=f.name)
 
     def copy(self, src: dfem.Function, dst: dfem.Function) -> None:
-        """``dst`` (on the output mesh) := ``src`` (on the solver's mesh), cell by cell."""
-        dst.interpolate(src, cells0=self.parent_cells, cells1=self.cells)
+        """``dst`` (on the output mesh) := ``src`` (on the solver's mesh), cell by cell:
+        the dof values themselves for the same element, else interpolated."""
+        Vs, Vd = src.function_space, dst.function_space
+        if Vs.ufl_element() == Vd.ufl_element():
+            _copy_cell_dofs(src, self.parent_cells, dst, self.cells)
+        else:
+            dst.interpolate(src, cells0=self.parent_cells, cells1=self.cells)
         dst.x.scatter_forward()
 
     # -- discontinuous output (XDMF) ---------------------------------------------------------
@@ -98,10 +103,16 @@ class OutputMesh:
         """``dst`` (from :meth:`broken_function`) := ``src`` (a DG0 or DG1 function on the
         output mesh): the node j of broken cell c takes the value of node j of its cell."""
         _, order = self.broken()
-        Vs, Vd = src.function_space, dst.function_space
-        bs = Vs.dofmap.bs
-        s_dofs = Vs.dofmap.list[order]
-        d_dofs = Vd.dofmap.list[: order.size]
-        for j in range(bs):
-            dst.x.array[d_dofs * bs + j] = src.x.array[s_dofs * bs + j]
+        _copy_cell_dofs(src, order, dst, np.arange(order.size, dtype=np.int32))
         dst.x.scatter_forward()
+
+
+def _copy_cell_dofs(src: dfem.Function, src_cells: np.ndarray, dst: dfem.Function,
+                    dst_cells: np.ndarray) -> None:
+    """Copy the dof values of ``src_cells`` to those of ``dst_cells`` (same local dof
+    layout per cell: the same element, cells with the same vertex order)."""
+    bs = src.function_space.dofmap.bs
+    s_dofs = src.function_space.dofmap.list[src_cells]
+    d_dofs = dst.function_space.dofmap.list[dst_cells]
+    for j in range(bs):
+        dst.x.array[d_dofs * bs + j] = src.x.array[s_dofs * bs + j]

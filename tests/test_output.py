@@ -109,7 +109,11 @@ def test_mesh_tags_and_legend_round_trip(comm, shared_tmp):
     assert on_root(comm, lambda: sorted(os.listdir(shared_tmp / "case"))) == [
         "materials.json", "mesh.h5", "mesh.xdmf", "paraview.py"]  # regions-only script
     script = on_root(comm, lambda: (shared_tmp / "case/paraview.py").read_text())
-    assert "MAIN_FIELD = None" in script and "FIELDS = []" in script
+    assert "MAIN_FIELD = None" in script and "FILES = {}" in script
+    # the file is in metres (the solver's mesh in um is left untouched)
+    xmax = comm.allreduce(float(msh.geometry.x[:, 0].max()), op=MPI.MAX)
+    assert xmax == pytest.approx(4.0e-6, rel=1e-15)
+    assert comm.allreduce(float(b.mesh.geometry.x[:, 0].max()), op=MPI.MAX) == 4.0
 
 
 def _h5_function(path, name, step):
@@ -143,15 +147,18 @@ def test_field_series_writes_vtx_and_xdmf_with_material(comm, shared_tmp):
 
     def check():
         vals, nsteps = _h5_function(case / "fields.h5", "c_Li", -1)
-        mat, _ = _h5_function(case / "fields.h5", "material", 0)
+        with h5py.File(case / "fields.h5", "r") as f:
+            mat = np.asarray(f["material"]).ravel()  # int32, once for all times
         quad, _ = _h5_function(case / "quadratic.h5", "u_P2", -1)
         xdmf = (case / "fields.xdmf").read_text()
         bp = sorted(os.listdir(case / "fields.bp"))
         return (nsteps, float(vals.min()), float(vals.max()), int(np.sum(mat == 1)),
                 int(np.sum(mat == 2)), float(quad.max()), 'Precision="8"' in xdmf,
                 "md.idx" in bp, bool(list((case / "fields.bp").glob("data.*"))),
-                ".partial" in os.listdir(case))
-    (nsteps, vmin, vmax, n1, n2, qmax, prec8, md, data, partial) = on_root(comm, check)
+                ".partial" in os.listdir(case), str(mat.dtype), xdmf.count("<Grid "))
+    (nsteps, vmin, vmax, n1, n2, qmax, prec8, md, data, partial, mat_type,
+     n_grids) = on_root(comm, check)
+    assert mat_type == "int32" and n_grids == 1 + 3  # one temporal collection, a grid per time
     assert nsteps == 3
     assert (vmin, vmax) == (cmin, cmax)  # XDMF holds the exact float64 values
     assert (n1, n2) == (64, 128)  # DG0 material, one value per cell (no ghosts in XDMF)
@@ -160,7 +167,7 @@ def test_field_series_writes_vtx_and_xdmf_with_material(comm, shared_tmp):
     script = case / "paraview.py"
     ok = on_root(comm, lambda: (py_compile.compile(str(script), doraise=True) is not None,
                                 "MAIN_FIELD = 'c_Li'" in script.read_text(),
-                                "FIELDS = ['c_Li']" in script.read_text()))
+                                "'fields': ['c_Li', 'material']" in script.read_text()))
     assert ok == (True, True, True)
 
 
@@ -279,3 +286,32 @@ def test_summary_metadata(comm, shared_tmp):
     assert s["versions"]["dolfinx"].startswith("0.11") and s["versions"]["csefem"]
     assert {"hostname", "utc_time", "git_commit", "files"} <= set(s)
     assert "mesh.xdmf" in s["files"]
+
+
+def test_output_mesh_owned_cells_in_metres_values_at_their_points(comm):
+    """Field files' mesh: each cell once, coordinates in m, values equal at the same points."""
+    from fem.output_mesh import OutputMesh
+
+    from output_helpers import dg1_jump_field
+
+    b = toy_bundle(comm)
+    om = OutputMesh(b.mesh, b.length_unit_m)
+    imap = om.mesh.topology.index_map(2)
+    assert imap.num_ghosts == 0 and imap.size_global == b.mesh.topology.index_map(2).size_global
+    c, dg = p1_field(b), dg1_jump_field(b)
+    for src, expect in ((c, lambda x: 1.0 + x[0] / 4.0 + 2.0 * x[1] / 3.0),
+                        (dg, lambda x: x[0] + 100.0 * (x[1] > 1.0))):
+        out = om.function(src)
+        om.copy(src, out)
+        broken = om.broken_function(out)
+        om.copy_broken(out, broken)
+        for f in (out, broken):
+            x_um = f.function_space.tabulate_dof_coordinates().T / 1e-6
+            n = f.function_space.dofmap.index_map.size_local
+            got, x0 = f.x.array[:n], x_um[0][:n]
+            err = np.abs(got - expect(x_um)[:n])
+            if src is dg:  # a node on the interface carries its own cell's side
+                at = np.isclose(x_um[1][:n], 1.0)
+                err[at] = np.minimum(np.abs(got[at] - x0[at]), np.abs(got[at] - x0[at] - 100))
+            assert np.max(err, initial=0.0) < 1e-9, (src.name, f.function_space)
+    assert global_count(comm, np.ones(om.broken()[0].topology.index_map(2).size_local)) == 192
