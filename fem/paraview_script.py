@@ -94,10 +94,23 @@ def open_field(field, use_vtx=None):
     series = series_of(field)
     bp = os.path.join(CASE_DIR, series + ".bp")
     use_vtx = has_vtx_reader() and os.path.isdir(bp) if use_vtx is None else use_vtx
-    if use_vtx:
-        return pv.ADIOS2VTXReader(registrationName=series + ".bp", FileName=bp), "vtx"
+    if use_vtx:  # pass the fields only (not the reader's vtkOriginalPointIds)
+        reader = pv.ADIOS2VTXReader(registrationName=series + ".bp", FileName=bp)
+        cells = FILES[series]["cell_fields"]
+        fields = pv.PassArrays(registrationName=series + " fields", Input=reader)
+        fields.PointDataArrays = [f for f in FILES[series]["fields"] if f not in cells]
+        fields.CellDataArrays = list(cells)
+        return fields, "vtx"
     return pv.Xdmf3ReaderT(registrationName=series + ".xdmf",
                            FileName=[os.path.join(CASE_DIR, series + ".xdmf")]), "xdmf"
+
+
+def output_times(source):
+    """The time steps of a reader or of the filter on it (a single step: a bare number)."""
+    tv = (source if hasattr(source, "TimestepValues") else source.Input).TimestepValues
+    if tv is None:
+        return []
+    return [float(tv)] if isinstance(tv, (int, float)) else [float(t) for t in tv]
 
 
 def snap_time(times, time):
@@ -145,13 +158,15 @@ def material_lut(names):
 
 
 def _style_bar(bar, title):
+    """A horizontal bar under the domain: no overlap with it, labels not clipped."""
     bar.Title = title
     bar.ComponentTitle = ""
     bar.TitleColor = bar.LabelColor = [0.0, 0.0, 0.0]
-    bar.WindowLocation = "Any Location"
-    bar.Position = [0.80, 0.15]
-    bar.RangeLabelFormat = "%-#6.3g"
-    bar.ScalarBarLength = 0.7
+    bar.Orientation = "Horizontal"
+    bar.WindowLocation = "Lower Center"
+    bar.RangeLabelFormat = "%.3g"
+    bar.ScalarBarLength = 0.6
+    bar.TitleFontSize = bar.LabelFontSize = 14
 
 
 def show(field=MAIN_FIELD, time=None):
@@ -164,7 +179,7 @@ def show(field=MAIN_FIELD, time=None):
     regions, borders = open_mesh()
     scene = pv.GetAnimationScene()
     scene.UpdateAnimationUsingDataTimeSteps()
-    times = [float(t) for t in (source.TimestepValues or [])] if source is not None else []
+    times = output_times(source) if source is not None else []
     time, note = snap_time(times, time)
     scene.AnimationTime = time
     layout = pv.CreateLayout("csefem case")
@@ -181,6 +196,7 @@ def show(field=MAIN_FIELD, time=None):
             view.UseColorPaletteForBackground = 0
         view.Background = [1.0, 1.0, 1.0]
     rdisp = pv.Show(regions, left)
+    rdisp.Ambient, rdisp.Diffuse = 1.0, 0.0  # flat colours: the legend's, not shaded
     pv.ColorBy(rdisp, ("CELLS", "material"))
     rdisp.LookupTable = material_lut(names)
     rdisp.SetScalarBarVisibility(left, True)
@@ -188,6 +204,7 @@ def show(field=MAIN_FIELD, time=None):
     if source is not None:
         right = views[1]
         fdisp = pv.Show(source, right)
+        fdisp.Ambient, fdisp.Diffuse = 1.0, 0.0
         assoc = "CELLS" if field in source.CellData.keys() else "POINTS"
         pv.ColorBy(fdisp, (assoc, field))
         fdisp.RescaleTransferFunctionToDataRange(True, False)

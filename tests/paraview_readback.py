@@ -56,7 +56,7 @@ def fetch(source, time):
 def read_file(script, series, use_vtx, dump, tag):
     """Everything the test checks about one field file read by one reader."""
     src, kind = script.open_field(script.FILES[series]["fields"][0], use_vtx=use_vtx)
-    times = [float(t) for t in (src.TimestepValues or [])]
+    times = script.output_times(src)
     out = {"reader": kind, "times": times, "steps": []}
     for k, t in enumerate(times):
         blocks = fetch(src, t)

@@ -121,7 +121,7 @@ def test_paraview_reads_back_what_csefem_wrote(tmp_path, n_ranks, install):
             for st in r["steps"]:
                 assert (st["n_cells"], st["n_ghost_cells"]) == (exp["n_cells"], 0), (series, reader)
                 assert st["area"] == pytest.approx(area_m2, rel=1e-12), (series, reader)
-                assert "vtkOriginalPointIds" not in got["field_names"]
+                assert "vtkOriginalPointIds" not in st["point_arrays"], (series, reader)
                 assert "material" in st["cell_arrays"]
                 if reader == "xdmf":  # VTX has no field data: the unit is in paraview.py
                     assert st["field_data"] == {"length_unit_m": [1.0]} and st["n_blocks"] == 1

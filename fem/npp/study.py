@@ -118,8 +118,10 @@ def _field_writers(out: Any, post: Postprocessor) -> list[Any]:
     f = post.functions
     if not out.options.fields:
         return []
-    return [out.field_series("fields", [f["c_Li"], f["c_anion"], f["phi"]]),
-            out.field_series("vectors", [f["electric_field"], f["li_flux"]])]
+    return [out.field_series("fields", [f["c_Li"], f["c_anion"], f["phi"]],
+                             units={"c_Li": "mol/m^3", "c_anion": "mol/m^3", "phi": "V"}),
+            out.field_series("vectors", [f["electric_field"], f["li_flux"]],
+                             units={"electric_field": "V/m", "li_flux": "mol/(m^2 s)"})]
 
 
 def _write_fields(writers: list[Any], post: Postprocessor, t: float) -> None:
