@@ -20,7 +20,7 @@ PY_CANDIDATES := python3.12 python3.13 python3.14 \
   /usr/bin/python3.12 /usr/bin/python3.13 /usr/local/bin/python3.12 /usr/local/bin/python3.13 python3
 PYTHON ?= $(firstword $(foreach p,$(PY_CANDIDATES),$(shell $(p) -c 'import sys; print("ok") if sys.version_info >= (3, 12) else None' 2>/dev/null | grep -q ok && echo $(p))))
 
-.PHONY: install demo test test-serial test-mpi lint bench docker clean
+.PHONY: install demo test test-serial test-mpi paraview-check lint bench docker clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried: $(PY_CANDIDATES)); set PYTHON=/path/to/python3.12" >&2; exit 2; }
@@ -44,6 +44,16 @@ test-serial: $(STAMP)
 
 test-mpi: $(STAMP)
 	$(MPIEXEC) -n $(NP) $(BIN)/python -m mpi4py -m pytest -q -m "not serial" tests
+
+## ParaView 5.13 (VTX and XDMF) reads back what csefem writes: builds the Debian trixie root
+## filesystem once with mmdebstrap (~3 min; cached in ~/.cache/csefem/paraview-5.13-rootfs,
+## or $$CSEFEM_PARAVIEW_ROOTFS) and runs tests/test_paraview.py; skipped, with the reason,
+## where mmdebstrap, the Debian mirror or root is missing.
+paraview-check: $(STAMP)
+	@root=$$($(BIN)/python tests/paraview_rootfs.py build); rc=$$?; \
+	if [ $$rc -eq 77 ]; then exit 0; elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	echo "paraview-check: ParaView 5.13 root filesystem $$root"; \
+	CSEFEM_PARAVIEW_ROOTFS=$$root $(BIN)/python -m pytest -q -rs -k trixie tests/test_paraview.py
 
 lint: $(STAMP)
 	$(BIN)/python -m compileall -q fem geometries studies tests
