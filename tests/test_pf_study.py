@@ -69,8 +69,8 @@ def test_short_study_outputs_and_metrics(short_run):
 
 
 def xdmf_times(out, case):
-    """Time values of the field series ``fields.xdmf`` of a case, one entry per function
-    written (read on rank 0)."""
+    """Output times of the field series ``fields.xdmf`` of a case, one entry per output
+    time (one grid per time; read on rank 0)."""
     text = (Path(out) / "cases" / case / "fields.xdmf").read_text()
     return [float(v) for v in re.findall(r'<Time Value="([^"]+)"', text)]
 
