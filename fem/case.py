@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -52,7 +53,19 @@ class SolverConfig:
 
     def __post_init__(self) -> None:
         require(self.snes_rtol > 0, "snes_rtol", "> 0", self.snes_rtol)
+        require(self.snes_atol >= 0, "snes_atol", ">= 0", self.snes_atol)
         require(self.snes_max_it > 0, "snes_max_it", "> 0", self.snes_max_it)
+        for key, value in self.petsc_options.items():
+            require(_petsc_scalar(value), f"petsc_options.{key}",
+                    "a string, a boolean, an integer or a finite number (PETSc option value)",
+                    value)
+
+
+def _petsc_scalar(value: Any) -> bool:
+    """True for the values PETSc's option database takes (one scalar, not a table/list)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, (str, bool, int))
 
 
 @dataclass(frozen=True)
@@ -63,5 +76,8 @@ class OutputConfig:
     xdmf: bool = True  # also XDMF (ParaView 5.11)
     vtx: bool = True
     pngs: bool = True
-    every_n_steps: int = 1
     times_s: list[float] = field(default_factory=list)  # output times hit exactly
+
+    def __post_init__(self) -> None:
+        require(all(t > 0 for t in self.times_s), "times_s", "positive times [s]",
+                self.times_s)

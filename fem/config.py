@@ -2,7 +2,8 @@
 
 Every config section in csefem is a frozen dataclass; :func:`parse` builds it from a
 dict, rejecting unknown keys and wrong types with a :class:`ConfigError` that names
-the dotted field path and what was expected.  Range checks live in each dataclass's
+the dotted field path and what was expected.  Every float field must be finite (TOML's
+``inf``/``nan`` are refused here, once for the whole schema).  Range checks live in each dataclass's
 ``__post_init__`` and raise ``ConfigError(field, expected, value)`` with the bare field
 name; :func:`parse` prefixes the path.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
@@ -52,8 +54,8 @@ def _type_name(tp: Any) -> str:
         return f"a table of {_type_name(get_args(tp)[1])}"
     if dataclasses.is_dataclass(tp):
         return "a table"
-    return {float: "a number", int: "an integer", bool: "true or false", str: "a string"}.get(
-        tp, getattr(tp, "__name__", str(tp)))
+    names = {float: "a finite number", int: "an integer", bool: "true or false", str: "a string"}
+    return names.get(tp, getattr(tp, "__name__", str(tp)))
 
 
 def _convert(tp: Any, value: Any, path: str) -> Any:
@@ -103,7 +105,10 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(path, "a number", value)
-        return float(value)
+        number = float(value) if abs(value) < 1e308 else math.inf  # huge ints overflow
+        if not math.isfinite(number):
+            raise ConfigError(path, "a finite number", value)
+        return number
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(path, "a string", value)

@@ -129,8 +129,8 @@ class Material:
                               + (f" with conductivity_law = '{self.conductivity_law}'"
                                  if fname in LAW_FIELDS[self.conductivity_law] else ""))
             self._check_law(bad)
-            if not 0 < self.t_plus <= 1:
-                raise bad("t_plus", "in (0, 1]")
+            if not 0 < self.t_plus < 1:  # t+ = 1 would leave the mobile anion with D = 0
+                raise bad("t_plus", "in (0, 1) (a mobile anion needs t_plus < 1)")
             if not 0 <= self.immobilized_fraction < 1:
                 raise bad("immobilized_fraction", "in [0, 1)")
             if self.immobilized_fraction_rule == "equal_diffusivity":

@@ -6,6 +6,7 @@ exactly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from fem.config import require
@@ -17,7 +18,7 @@ class TimeStepConfig:
 
     dt_initial: float = 1e-3
     dt_min: float = 1e-12
-    dt_max: float = float("inf")
+    dt_max: float | None = None  # None: no cap
     target_iterations: int = 4
     growth_factor: float = 1.3
     slow_iterations: int = 8
@@ -28,12 +29,17 @@ class TimeStepConfig:
     def __post_init__(self) -> None:
         require(self.dt_initial > 0, "dt_initial", "> 0", self.dt_initial)
         require(self.dt_min > 0, "dt_min", "> 0", self.dt_min)
-        require(self.dt_max >= self.dt_initial, "dt_max", ">= dt_initial", self.dt_max)
+        require(self.max_step >= self.dt_initial, "dt_max", ">= dt_initial", self.dt_max)
         require(self.growth_factor >= 1, "growth_factor", ">= 1", self.growth_factor)
         require(0 < self.cutback_factor < 1, "cutback_factor", "in (0, 1)", self.cutback_factor)
         require(0 < self.slowdown_factor <= 1, "slowdown_factor", "in (0, 1]",
                 self.slowdown_factor)
         require(self.max_retries >= 0, "max_retries", ">= 0", self.max_retries)
+
+    @property
+    def max_step(self) -> float:
+        """dt_max, or infinity when there is no cap."""
+        return math.inf if self.dt_max is None else self.dt_max
 
 
 class TimeStepFailure(RuntimeError):
@@ -77,7 +83,7 @@ class AdaptiveTimeStepper:
     def propose(self) -> float:
         """The next step size: the controller's dt, shortened to land on the next milestone."""
         gap = self.next_milestone() - self.t
-        dt = min(self.dt, self.config.dt_max)
+        dt = min(self.dt, self.config.max_step)
         # avoid a sliver step just before a milestone
         return gap if dt >= gap or gap - dt < 1e-3 * dt else dt
 
@@ -96,7 +102,7 @@ class AdaptiveTimeStepper:
             base *= self.config.growth_factor
         elif iterations >= self.config.slow_iterations:
             base *= self.config.slowdown_factor
-        self.dt = min(base, self.config.dt_max)
+        self.dt = min(base, self.config.max_step)
 
     def reject(self, dt: float) -> None:
         """Record a failed step (the caller has rolled the state back) and cut dt."""

@@ -101,8 +101,9 @@ class LayerSpec:
         require(self.thickness_um > 0, "thickness_um", "a positive thickness [um]",
                 self.thickness_um)
         if self.name is not None:
-            require(bool(self.name) and "|" not in self.name and self.name.strip() == self.name,
-                    "name", "a non-empty name without '|' or surrounding spaces", self.name)
+            require(bool(self.name) and "|" not in self.name and self.name.strip() == self.name
+                    and self.name.isprintable(), "name",
+                    "a non-empty one-line name without '|' or surrounding spaces", self.name)
 
     @property
     def region_material(self) -> str:

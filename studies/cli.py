@@ -22,6 +22,7 @@ from mpi4py import MPI
 
 from fem.config import ConfigError
 from fem.log import setup_logging
+from geometries.estimate import DEFAULT_MAX_CELLS, check_cell_limit
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a field (TOML literal value)")
         materials_opt(s)
+        s.add_argument("--max-cells", type=float, default=DEFAULT_MAX_CELLS, metavar="N",
+                       help="refuse a case whose estimated mesh has more cells "
+                       f"(default {DEFAULT_MAX_CELLS:.0e})")
         return s
 
     study_cmd("check", "validate a study and print each case's diagnostics")
@@ -126,11 +130,25 @@ def cmd_materials(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from studies.diagnostics import diagnose, errors, format_table
+def _load(args: argparse.Namespace):
+    """The validated study, refused (exit 2) if a case's estimated mesh is too large."""
     from studies.schema import load_study
 
+    if not args.max_cells > 0:
+        raise ConfigError("--max-cells", "a positive number of cells", args.max_cells)
     study = load_study(args.study, args.overrides, args.materials_files)
+    for i, case in enumerate(study.cases):
+        try:
+            check_cell_limit(case.geometry, args.max_cells)
+        except ConfigError as err:
+            raise err.prefixed(f"cases[{i}].geometry") from None
+    return study
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from studies.diagnostics import diagnose, errors, format_table
+
+    study = _load(args)
     status = EXIT_OK
     _out(f"study '{study.name}': {len(study.cases)} case(s) valid")
     for case in study.cases:
@@ -149,9 +167,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _run_like(args: argparse.Namespace, mesh_only: bool) -> int:
     from studies.registry import MeshConfig
     from studies.runner import run_study
-    from studies.schema import load_study
 
-    study = load_study(args.study, args.overrides, args.materials_files)
+    study = _load(args)
     if mesh_only:
         study = dataclasses.replace(study, cases=[
             dataclasses.replace(c, type="mesh", physics=MeshConfig()) for c in study.cases])

@@ -10,6 +10,7 @@ and 11. For the operating point of a case this reports, from closed forms
   steady state exists; a *warning* for transient runs, which stop at Sand's time);
 - Sand's time at the plating anode; the ohmic drop i R0 vs an imposed cell voltage;
 - the predicted steady voltage (exact for binary stacks, small-signal otherwise);
+- the mesh's cell count (estimated before meshing, see ``geometries.estimate``);
 - for phase-field cases the interface width delta0 vs the mesh, the filament gap and
   the domain; plus whatever the physics type's own ``check`` returns.
 
@@ -75,6 +76,20 @@ def _h_min_um(case: Any, bundle: Any) -> tuple[float, str]:
     mesh = case.geometry.resolved().mesh
     sizes = [s for s in (mesh.size_um, mesh.anode_size_um, mesh.interface_size_um) if s]
     return float(min(sizes)), "requested"
+
+
+def _mesh_cells(case: Any, bundle: Any) -> Diagnostic:
+    """Cells of the built mesh, or before meshing the estimate the CLI's limit is checked on."""
+    if bundle is not None:
+        tdim = bundle.mesh.topology.dim
+        n = bundle.mesh.topology.index_map(tdim).size_global
+        return Diagnostic(case.name, "mesh_cells", float(n), "cells", "info", "built mesh")
+    from geometries.estimate import estimate_cells
+
+    est = estimate_cells(case.geometry)
+    return Diagnostic(case.name, "mesh_cells", est.total, "cells", "info",
+                      f"estimated before meshing (most from mesh.{est.dominant_field}; "
+                      "refused above --max-cells)")
 
 
 def _stack_layers(case: Any) -> list[dict[str, Any]]:
@@ -326,7 +341,7 @@ def diagnose(case: Any, bundle: Any = None) -> list[Diagnostic]:
     from studies import registry
 
     h_um, h_src = _h_min_um(case, bundle)
-    out: list[Diagnostic] = []
+    out: list[Diagnostic] = [_mesh_cells(case, bundle)]
     if case.type in ("npp", "phasefield", "mesh", "conductivity", "bruce_vincent"):
         out += _materials(case)
         out += _electrochem(case, h_um, h_src)

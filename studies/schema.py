@@ -43,7 +43,7 @@ from studies.sweeps import CASE_FIELDS, apply_overrides, deep_merge, expand
 TOP_KEYS = ("study", "materials", "defaults", "cases", "sweeps", "report")
 STUDY_KEYS = ("name", "type", "description")
 CASE_KEYS = ("name", *CASE_FIELDS, "sweep_values")
-CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+CASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")  # fullmatch (no trailing "\n")
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class Case:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.+-]*$")
+COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.+-]*")  # fullmatch
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class ReportConfig:
             require(len(cols) > 0, "sample_columns", "a non-empty list of CSV column names "
                     "(leave it out for all numeric columns)", cols)
             for i, c in enumerate(cols):
-                require(bool(COLUMN_NAME.match(c)), f"sample_columns[{i}]",
+                require(bool(COLUMN_NAME.fullmatch(c)), f"sample_columns[{i}]",
                         "a CSV column name (letters, digits, '_')", c)
             require(len(set(cols)) == len(cols), "sample_columns", "unique column names",
                     cols)
@@ -225,7 +225,7 @@ def parse_case(raw: dict[str, Any], index: int, study_type: str | None) -> Case:
     where = f"cases[{index}]"
     _check_keys(raw, CASE_KEYS, where)
     name = raw.get("name")
-    if not isinstance(name, str) or not CASE_NAME.match(name):
+    if not isinstance(name, str) or not CASE_NAME.fullmatch(name):
         raise ConfigError(f"{where}.name", "a name of letters, digits, '_', '-', '+' and '.'",
                           name)
     type_name = raw.get("type", study_type)
@@ -266,8 +266,8 @@ def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = 
     if head is None:
         raise ConfigError("study", "a [study] table with a name (required)")
     name = head.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError("study.name", "a non-empty string", name)
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():
+        raise ConfigError("study.name", "a non-empty string (one line)", name)
     study_type = head.get("type")
     if study_type is not None and study_type not in registry.TYPES:
         raise ConfigError("study.type", f"one of {', '.join(sorted(registry.TYPES))}", study_type)
@@ -286,7 +286,7 @@ def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = 
     for i, case in enumerate(cases_raw):
         _check_keys(case, CASE_KEYS, f"cases[{i}]")
         base_name = case.get("name")
-        if not isinstance(base_name, str) or not CASE_NAME.match(base_name):
+        if not isinstance(base_name, str) or not CASE_NAME.fullmatch(base_name):
             raise ConfigError(f"cases[{i}].name", "a name of letters, digits, '_', '-', '+' and '.'",
                               base_name)
         merged.append(deep_merge(defaults, case))
@@ -333,7 +333,7 @@ def load_materials_file(path: str | Path) -> dict[str, dict[str, Any]]:
     p = Path(path)
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as err:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(str(p), "a readable TOML file of [materials.<name>] tables",
                           getattr(err, "strerror", None) or str(err)) from None
     _check_keys(raw, ("materials",), str(p))
@@ -349,7 +349,7 @@ def load_report_config(study_dir: str | Path) -> ReportConfig:
         return ReportConfig()
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as err:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(str(p), "a readable TOML study file", str(err)) from None
     try:
         return parse_report(raw.get("report"))
@@ -366,15 +366,18 @@ def load_study(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(str(p), "a readable study file", err.strerror) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(str(p), "a UTF-8 text file (TOML)",
+                          f"byte {err.object[err.start]:#04x} at offset {err.start}") from None
     return load_study_text(text, overrides, p, materials_files)
 
 
 # -- a minimal TOML writer (stdlib has a reader only) -----------------------------------
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else json.dumps(key)
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key)
 
 
 def _toml_value(value: Any) -> str:

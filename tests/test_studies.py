@@ -153,7 +153,7 @@ INVALID = [
     (BASE.replace("temperature_C = 60.0", "temperature_K = 333.15"),
      "did you mean temperature_C?"),
     (BASE.replace("{t_plus = 0.25}", "{t_plus = 2.0}"),
-     "cases[1].materials.PEO.t_plus: expected in (0, 1], got 2.0"),
+     "cases[1].materials.PEO.t_plus: expected in (0, 1) (a mobile anion needs t_plus < 1), got 2.0"),
     (BASE.replace("{t_plus = 0.25}", '{t_plus = "x"}'),
      "cases[1].materials.PEO.t_plus: expected a number"),
     (BASE.replace("thickness_um = 6.6", "thickness_um = -1.0"),

@@ -270,7 +270,7 @@ def run_bruce_vincent(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[
     series.append({"t_s": 0.0, "current_density_mA_per_cm2": i0 / 10.0})
     tau = problem.diffusion_time_s
     time_cfg = cfg.time
-    if math.isinf(time_cfg.dt_max):
+    if time_cfg.dt_max is None:
         time_cfg = dataclasses.replace(time_cfg, dt_max=cfg.diffusion_times * tau / 50.0)
     t_end = cfg.diffusion_times * tau
     trace = []
