@@ -12,7 +12,9 @@ Example::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from fem import _stack  # noqa: F401  (import order of the DOLFINx wheel)
 
@@ -104,11 +106,39 @@ def _mesh_model(cfg: GeometryConfig, gdim: int) -> int:
     return int(sum(len(e) for e in elems))
 
 
+def gmsh_home() -> Path:
+    """The HOME Gmsh starts with: ``$XDG_CACHE_HOME/csefem/gmsh-home`` (default
+    ``~/.cache/...``). Gmsh's GUI toolkit (FLTK) writes its preference file under HOME at
+    every start, so the user's HOME is never given to it."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "csefem" / "gmsh-home"
+
+
+def _initialize_gmsh() -> None:
+    """``gmsh.initialize`` with HOME and XDG_CONFIG_HOME pointing into the cache, and
+    without reading the user's ``~/.gmshrc`` (meshes must not depend on it)."""
+    saved = {k: os.environ.get(k) for k in ("HOME", "XDG_CONFIG_HOME")}
+    home = gmsh_home()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # an unwritable HOME only makes FLTK skip its preference file
+    os.environ.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    try:
+        gmsh.initialize(readConfigFiles=False, interruptible=False)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _start_gmsh() -> bool:
     """Initialize gmsh quietly; returns True if this call owns the session."""
     own = not gmsh.isInitialized()
     if own:
-        gmsh.initialize(interruptible=False)
+        _initialize_gmsh()
     gmsh.option.setNumber("General.Terminal", 0)
     gmsh.option.setNumber("General.NumThreads", 1)
     gmsh.logger.start()
