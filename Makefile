@@ -59,9 +59,10 @@ lint: $(STAMP)
 	$(BIN)/python -m compileall -q fem geometries studies tests
 	$(BIN)/hadolint containers/Dockerfile containers/Dockerfile.dolfinx
 
-## Benchmarks: each script writes its results file next to it (studies/benchmarks/results_*.md)
+## Benchmarks: each script records its results file next to it (studies/benchmarks/results_*.md);
+## run by hand without --record they go to results/benchmarks/ (not tracked)
 bench: $(STAMP)
-	set -e; for f in studies/benchmarks/bench_*.py; do $(BIN)/python $$f; done
+	set -e; for f in studies/benchmarks/bench_*.py; do $(BIN)/python $$f --record; done
 
 docker:
 	docker build -f containers/Dockerfile -t csefem:0.1.0 .

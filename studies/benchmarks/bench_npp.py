@@ -14,9 +14,12 @@ forms), peak memory (max over ranks), and the cell voltage as a correctness chec
 
 Usage::
 
-    .venv/bin/python studies/benchmarks/bench_npp.py          # make bench: short sweep
-        (1e4, 1e5 dofs; MUMPS and fieldsplit-GAMG; 1 and 2 ranks; ~1 min), recorded in
-        results_npp.json/.md next to the full sweep, which it keeps
+    .venv/bin/python studies/benchmarks/bench_npp.py          # short sweep
+        (1e4, 1e5 dofs; MUMPS and fieldsplit-GAMG; 1 and 2 ranks; ~1 min), written to
+        results/benchmarks/results_npp.json/.md (not tracked) next to the full sweep
+        recorded there, which it keeps
+    .venv/bin/python studies/benchmarks/bench_npp.py --record # make bench: the same, into
+        the tracked studies/benchmarks/results_npp.json/.md
     .venv/bin/python studies/benchmarks/bench_npp.py --full   # the full sweep (~30 min)
     .venv/bin/python studies/benchmarks/bench_npp.py --sizes 1e4 1e5 --solvers direct
 """
@@ -144,7 +147,8 @@ def _rows(records: list[dict]) -> list[str]:
 
 def markdown(records: list[dict], meta: dict) -> str:
     lines = ["# NPP benchmark: steady PEO/MOF 100 x 20 um (EN, P1, 0.5 mA/cm^2, 60 C)", "",
-             f"Machine: {meta['machine']}; {meta['note']}", "",
+             f"Machine: {meta.get('machine', 'no full sweep recorded here')}; "
+             f"{meta.get('note', '')}", "",
              "| dofs | ranks | solver | pseudo steps | Newton its | linear its | solve [s] "
              "| s / Newton | us / dof / Newton | set-up [s] | peak RSS [MB] | V [mV] "
              "| load avg |",
@@ -152,7 +156,8 @@ def markdown(records: list[dict], meta: dict) -> str:
     lines += _rows(records)
     if meta.get("short_run"):
         sr = meta["short_run"]
-        lines += ["", f"## Latest short run (`make bench`, {sr['utc']})", "",
+        lines += ["", f"## Latest short run (`make bench`, {sr['utc']}, "
+                  f"{sr.get('machine', meta.get('machine'))})", "",
                   lines[4], lines[5]]
         lines += _rows(sr["records"])
     if meta.get("assessment"):
@@ -174,11 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--solvers", nargs="+")
     p.add_argument("--ranks", nargs="+", type=int)
     p.add_argument("--timeout", type=float, default=300.0)
-    p.add_argument("--out", type=Path, default=HERE / "results_npp")
+    p.add_argument("--record", action="store_true",
+                   help="write the tracked results next to this script (make bench)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results file stem (default: results/benchmarks/results_npp in the "
+                        "current folder, or studies/benchmarks/results_npp with --record)")
     p.add_argument("--append", action="store_true", help="add to the recorded full sweep")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite the Markdown from the existing JSON")
     args = p.parse_args(argv)
+    args.out = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
+        "results_npp"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     path = args.out.with_suffix(".json")
     old = json.loads(path.read_text()) if path.exists() else {"meta": {}, "records": []}
     if args.report_only:
@@ -208,12 +220,12 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stdout.flush()
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     meta = dict(old["meta"])
+    machine = f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})"
     if short:
-        meta["short_run"] = {"utc": now, "records": records}
+        meta["short_run"] = {"utc": now, "machine": machine, "records": records}
         full = old["records"]
     else:
-        meta.update({"machine": f"{platform.node()} ({os.cpu_count()} CPUs, "
-                                f"{platform.machine()})", "utc": now})
+        meta.update({"machine": machine, "utc": now})
         meta.setdefault("note", "shared machine (other jobs may run concurrently); "
                                 "wall-clock times")
         full = (old["records"] + records) if args.append else records

@@ -14,7 +14,9 @@ total wall time. The full run also writes the study report (``studies.report``: 
 Usage::
 
     .venv/bin/python studies/benchmarks/bench_pf.py          # short study, 1 and 2 ranks
-                                                             # (keeps the last full record)
+        (keeps the last full record) into results/benchmarks/results_pf.json/.md (not tracked)
+    .venv/bin/python studies/benchmarks/bench_pf.py --record # make bench: the same into the
+        tracked studies/benchmarks/results_pf.json/.md
     .venv/bin/python studies/benchmarks/bench_pf.py --full   # + the full study on 2 ranks
 """
 
@@ -99,8 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full-out", type=Path, default=None,
                    help="keep the full study here (default: a temporary directory)")
     p.add_argument("--timeout", type=float, default=1800.0)
-    p.add_argument("--out", type=Path, default=HERE / "results_pf")
+    p.add_argument("--record", action="store_true",
+                   help="write the tracked results next to this script (make bench)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results file stem (default: results/benchmarks/results_pf in the "
+                        "current folder, or studies/benchmarks/results_pf with --record)")
     args = p.parse_args(argv)
+    args.out = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
+        "results_pf"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     short = ROOT / "studies" / "dendrite_short.toml"
     full = ROOT / "studies" / "dendrite_peo_vs_plm.toml"
     records = []
