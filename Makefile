@@ -20,7 +20,7 @@ PY_CANDIDATES := python3.12 python3.13 python3.14 \
   /usr/bin/python3.12 /usr/bin/python3.13 /usr/local/bin/python3.12 /usr/local/bin/python3.13 python3
 PYTHON ?= $(firstword $(foreach p,$(PY_CANDIDATES),$(shell $(p) -c 'import sys; print("ok") if sys.version_info >= (3, 12) else None' 2>/dev/null | grep -q ok && echo $(p))))
 
-.PHONY: install demo test test-serial test-mpi paraview-check lint bench docker clean
+.PHONY: install demo test test-serial test-mpi paraview-check lint bench docker docker-base clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried: $(PY_CANDIDATES)); set PYTHON=/path/to/python3.12" >&2; exit 2; }
@@ -66,6 +66,11 @@ bench: $(STAMP)
 
 docker:
 	docker build -f containers/Dockerfile -t csefem:0.1.0 .
+
+## Only where no container registry is reachable: the Dockerfile's base image built from
+## this machine's Debian mirror with mmdebstrap (then `make docker`).
+docker-base:
+	containers/build-base.sh
 
 clean:
 	rm -rf $(VENV) results

@@ -54,7 +54,7 @@ def _type_name(tp: Any) -> str:
         return f"a table of {_type_name(get_args(tp)[1])}"
     if dataclasses.is_dataclass(tp):
         return "a table"
-    names = {float: "a finite number", int: "an integer", bool: "true or false", str: "a string"}
+    names = {float: "a number", int: "an integer", bool: "true or false", str: "a string"}
     return names.get(tp, getattr(tp, "__name__", str(tp)))
 
 

@@ -6,10 +6,13 @@ pyproject.toml, the Makefile and the README (whatever install commands it shows)
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -22,7 +25,9 @@ IMAGE_PROVIDED = {"dolfinx-solver-real", "mpich", "mpi4py", "numpy"}
 APT_1_9 = {"gcc", "libc6-dev", "libgl1", "libglu1-mesa", "libxcursor1", "libxft2",
            "libxinerama1", "libgomp1", "libegl1", "libgl1-mesa-dri"}
 ENV_1_9 = {"UCX_TLS", "VTK_DEFAULT_OPENGL_WINDOW", "PYVISTA_OFF_SCREEN", "OMP_NUM_THREADS",
-           "XDG_CACHE_HOME"}
+           "XDG_CACHE_HOME", "MPIR_CVAR_CH4_CMA_ENABLE", "HOME"}
+DEFINITION = ROOT / "containers" / "csefem.def"
+ENTRYPOINT = ROOT / "containers" / "entrypoint.sh"
 
 
 def _norm(name: str) -> str:
@@ -133,13 +138,20 @@ def test_wheel_image_has_the_runtime_of_engineering_1_9():
     env = " ".join(a for i, a in ins if i == "ENV")
     assert all(f"{k}=" in env for k in ENV_1_9)
     cache = re.search(r"XDG_CACHE_HOME=(\S+)", env).group(1)
+    assert re.search(r"\bHOME=(\S+)", env).group(1) == cache  # writable for any --user
+    assert "MPIR_CVAR_CH4_CMA_ENABLE=0" in env  # no process_vm_readv in a container
     volumes = " ".join(a for i, a in ins if i == "VOLUME")
     assert cache in volumes and "/out" in volumes
+    assert f"chmod 1777 {cache} /out" in apt
     for df in DOCKERFILES:
         ins = instructions(df)
         users = [a for i, a in ins if i == "USER"]
         assert users and users[-1].split(":")[0] not in ("0", "root"), df.name
-        assert ('ENTRYPOINT', '["csefem"]') in ins and any(i == "WORKDIR" for i, _ in ins)
+        assert any(i == "WORKDIR" for i, _ in ins)
+        assert ("ENTRYPOINT", '["csefem-entrypoint"]') in ins
+        assert ("COPY", "containers/entrypoint.sh /usr/local/bin/csefem-entrypoint") in ins
+        env = " ".join(a for i, a in ins if i == "ENV")
+        assert "HOME=/cache" in env and "XDG_CACHE_HOME=/cache" in env
 
 
 def test_copied_sources_exist_and_are_not_docker_ignored():
@@ -175,3 +187,93 @@ def test_make_docker_and_readme_agree_with_the_dockerfile():
                 assert version == pins[_norm(name)], f"README installs {pkg}"
     for m in re.finditer(r"docker run[^\n]*?\s(csefem[\w-]*:[\w.-]+)", readme):
         assert m.group(1) in (tag, f"csefem-dolfinx:{version}"), m.group(0)
+
+
+def _definition_sections() -> dict[str, str]:
+    """Header lines and ``%section`` bodies of the Apptainer definition."""
+    sections, name = {"header": ""}, "header"
+    for line in DEFINITION.read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        if line.startswith("%"):
+            name = line[1:].split()[0]
+            sections[name] = ""
+        else:
+            sections[name] += line + "\n"
+    return sections
+
+
+def test_apptainer_definition_repeats_the_dockerfile():
+    sec = _definition_sections()
+    header = dict(ln.split(":", 1) for ln in sec["header"].splitlines() if ":" in ln)
+    docker_from = [a for i, a in instructions(DOCKERFILES[0]) if i == "FROM"]
+    assert header["Bootstrap"].strip() == "docker" and [header["From"].strip()] == docker_from
+    assert {"files", "post", "environment", "runscript"} <= set(sec)
+    for line in sec["files"].splitlines():
+        if line.strip():
+            src, dst = line.split()
+            assert (ROOT / src).exists(), src
+    docker_apt = next(a for i, a in instructions(DOCKERFILES[0])
+                      if i == "RUN" and "apt-get install" in a)
+    post = sec["post"].replace("\\\n", " ")
+    apt = next(ln for ln in post.splitlines() if "apt-get install" in ln)
+    assert APT_1_9 <= set(apt.split()) and "--no-install-recommends" in apt
+    assert set(apt.split()) - {"-y"} <= set(docker_apt.split()) | {"apt-get", "install"}
+    installs = pip_installs(post.replace("/opt/venv/bin/python", "python"))
+    docker = pip_installs(" && ".join(a for i, a in instructions(DOCKERFILES[0]) if i == "RUN"))
+    assert installs == docker  # pinned pip, then the project (pins from pyproject.toml)
+    assert "csefem-entrypoint" in sec["runscript"]
+    apptainer = shutil.which("apptainer") or shutil.which("singularity")
+    if apptainer:  # not packaged in Debian 12; where it exists, check the file parses
+        res = subprocess.run([apptainer, "inspect", "--deffile", str(DEFINITION)],
+                             capture_output=True, text=True, timeout=60)
+        assert "parse" not in (res.stderr or "").lower(), res.stderr
+
+
+@pytest.mark.serial  # a shell script with stub programs; nothing to split over ranks
+def test_entrypoint_dispatch_and_unwritable_out():
+    base = Path(tempfile.mkdtemp(prefix="csefem-entrypoint-"))  # reachable by any uid
+    try:
+        _check_entrypoint(base)
+    finally:
+        shutil.rmtree(base)
+
+
+def _check_entrypoint(base: Path) -> None:
+    base.chmod(0o755)
+    stub, writable, locked = base / "bin", base / "writable", base / "locked"
+    for d, mode in ((stub, 0o755), (writable, 0o777), (locked, 0o555)):
+        d.mkdir()
+        d.chmod(mode)
+    for prog in ("csefem", "mpiexec"):
+        (stub / prog).write_text(f'#!/bin/sh\necho "{prog} $*"\n')
+        (stub / prog).chmod(0o755)
+    env = {"PATH": f"{stub}:/usr/bin:/bin"}
+    as_other = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] \
+        if os.geteuid() == 0 else []  # root may write anywhere: test as nobody
+
+    def run(*args):
+        return subprocess.run([*as_other, "sh", str(ENTRYPOINT), *args], env=env,
+                              capture_output=True, text=True, timeout=30)
+
+    res = run("check", "studies/demo.toml")
+    assert (res.returncode, res.stdout) == (0, "csefem check studies/demo.toml\n"), res.stderr
+    out = writable / "new" / "study"
+    res = run("mpiexec", "-n", "2", "csefem", "run", "s.toml", "--out", str(out))
+    assert (res.returncode, res.stdout) == (0, f"mpiexec -n 2 csefem run s.toml --out {out}\n"), \
+        res.stderr
+    res = run("run", "s.toml", "--out", str(locked / "study"))
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.count("\n") == 1
+    assert res.stderr.startswith("csefem: error: --out: expected a folder writable by uid ")
+
+
+def test_readme_documents_one_working_docker_run():
+    readme = (ROOT / "README.md").read_text()
+    runs = re.findall(r"docker run (?:[^\n]*\\\n)*[^\n]*", readme)
+    assert len(runs) == 1, runs
+    run = runs[0]
+    for flag in ('--user "$(id -u):$(id -g)"', "--shm-size=1g", '-v "$PWD/out:/out"',
+                 "mpiexec -n 2 csefem run", "--out /out/"):
+        assert flag in run, (flag, run)
+    assert re.search(r"mkdir -p out", readme)  # the mounted folder is the user's own
