@@ -14,21 +14,8 @@ from mpi4py import MPI
 from geometries.builder import build_geometry, gmsh_home
 from geometries.estimate import DEFAULT_MAX_CELLS, check_cell_limit, estimate_cells
 from geometries.spec import GeometryConfig
-from studies.cli import main
-
-STUDY = """
-[study]
-name = "guards"
-type = "mesh"
-
-[defaults]
-conditions = {temperature_C = 60.0}
-geometry = {layers = [{material = "PEO", thickness_um = 20.0}], width_um = 20.0, mesh = {size_um = 2.0}}
-
-[[cases]]
-name = "PEO"
-conditions = {current_density_mA_per_cm2 = 0.2}
-"""
+from test_studies import BASE as STUDY  # a mesh-type study: PEO first
+from test_studies import _cli, assert_refused
 
 BAD_SETTINGS = [
     ("cases.PEO.geometry.layers=[{material=\"PEO\",thickness_um=inf}]",
@@ -50,19 +37,12 @@ BAD_SETTINGS = [
      "finite number"),
     ("defaults.output.every_n_steps=0", "cases[0].output.every_n_steps: expected a known key"),
     ("defaults.solver.snes_rtol=inf", "cases[0].solver.snes_rtol: expected a finite number"),
-    ("defaults.geometry.mesh.size_um=1e-6",
+    ("cases.PEO.geometry.mesh.size_um=1e-6",
      "cases[0].geometry.mesh.size_um: expected a size giving at most 5e+07 cells (this one "
      "gives about 1e+15; --max-cells raises the limit), got 1e-06"),
-    ("defaults.geometry.mesh={size_um=2.0,anode_size_um=1e-7}",
+    ("cases.PEO.geometry.mesh={size_um=2.0,anode_size_um=1e-7}",
      "cases[0].geometry.mesh.anode_size_um: expected a size giving at most 5e+07 cells"),
 ]
-
-
-def _cli(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
 
 
 def _write(path: Path, data: str | bytes) -> None:
@@ -71,29 +51,20 @@ def _write(path: Path, data: str | bytes) -> None:
     MPI.COMM_WORLD.Barrier()
 
 
-def _assert_refused(code, err, message, out_dir):
-    lines = err.strip().splitlines()
-    assert code == 2
-    assert len(lines) == (1 if MPI.COMM_WORLD.rank == 0 else 0), err
-    if MPI.COMM_WORLD.rank == 0:
-        assert lines[0].startswith("csefem: error: ") and message in lines[0], lines[0]
-    assert not out_dir.exists()
-
-
 @pytest.mark.parametrize("setting, message", BAD_SETTINGS)
 def test_bad_values_are_one_line_errors(setting, message, shared_tmp, capsys):
     path, out_dir = Path(shared_tmp) / "study.toml", Path(shared_tmp) / "out"
     _write(path, STUDY)
     for command in (["run", str(path), "--out", str(out_dir)], ["check", str(path)]):
         code, _, err = _cli([*command, "--set", setting], capsys)
-        _assert_refused(code, err, message, out_dir)
+        assert_refused(code, err, message, out_dir)
 
 
 def test_non_utf8_study_file(shared_tmp, capsys):
     path, out_dir = Path(shared_tmp) / "study.toml", Path(shared_tmp) / "out"
-    _write(path, STUDY.encode().replace(b'"guards"', b'"gu\xffards"'))
+    _write(path, STUDY.encode().replace(b'"unit"', b'"un\xffit"'))
     code, _, err = _cli(["run", str(path), "--out", str(out_dir)], capsys)
-    _assert_refused(code, err, "expected a UTF-8 text file (TOML), got 'byte 0xff at offset",
+    assert_refused(code, err, "expected a UTF-8 text file (TOML), got 'byte 0xff at offset",
                     out_dir)
 
 
@@ -106,11 +77,11 @@ def test_max_cells_flag_and_check_report(shared_tmp, capsys):
         MPI.COMM_WORLD.rank == 0)
     code, _, err = _cli(["mesh", str(path), "--out", str(out_dir), "--max-cells", "50"],
                         capsys)
-    _assert_refused(code, err, "cases[0].geometry.mesh.size_um: expected a size giving at "
+    assert_refused(code, err, "cases[0].geometry.mesh.size_um: expected a size giving at "
                     "most 50 cells (this one gives about 2.6e+02", out_dir)
     code, _, err = _cli(["run", str(path), "--out", str(out_dir), "--max-cells", "-1"],
                         capsys)
-    _assert_refused(code, err, "--max-cells: expected a positive number of cells", out_dir)
+    assert_refused(code, err, "--max-cells: expected a positive number of cells", out_dir)
 
 
 @pytest.mark.parametrize("geometry", [

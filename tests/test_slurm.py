@@ -35,8 +35,10 @@ STUDY = """
 [study]
 name = "tiny"
 type = "mesh"
-[defaults]
-geometry = {layers = [{material = "PEO", thickness_um = 5.0}], width_um = 5.0, mesh = {size_um = 1.0}}
+[defaults.geometry]
+layers = [{material = "PEO", thickness_um = 5.0}]
+width_um = 5.0
+mesh = {size_um = 1.0}
 [[cases]]
 name = "A"
 [[cases]]

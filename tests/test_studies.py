@@ -153,7 +153,8 @@ INVALID = [
     (BASE.replace("temperature_C = 60.0", "temperature_K = 333.15"),
      "did you mean temperature_C?"),
     (BASE.replace("{t_plus = 0.25}", "{t_plus = 2.0}"),
-     "cases[1].materials.PEO.t_plus: expected in (0, 1) (a mobile anion needs t_plus < 1), got 2.0"),
+     "cases[1].materials.PEO.t_plus: expected in (0, 1) (a mobile anion needs t_plus < 1), "
+     "got 2.0"),
     (BASE.replace("{t_plus = 0.25}", '{t_plus = "x"}'),
      "cases[1].materials.PEO.t_plus: expected a number"),
     (BASE.replace("thickness_um = 6.6", "thickness_um = -1.0"),
@@ -192,6 +193,16 @@ def _cli(args, capsys):
     return info.value.code, captured.out, captured.err
 
 
+def assert_refused(code, err, message, out_dir):
+    """Exit 2, one ``csefem: error:`` line containing ``message`` (rank 0), no output."""
+    lines = err.strip().splitlines()
+    assert code == 2
+    assert len(lines) == (1 if MPI.COMM_WORLD.rank == 0 else 0), err
+    if MPI.COMM_WORLD.rank == 0:
+        assert lines[0].startswith("csefem: error: ") and message in lines[0], lines[0]
+    assert not out_dir.exists()
+
+
 @pytest.mark.parametrize("text, message", INVALID)
 def test_invalid_study_cli(text, message, shared_tmp, capsys):
     path = Path(shared_tmp) / "study.toml"
@@ -200,12 +211,7 @@ def test_invalid_study_cli(text, message, shared_tmp, capsys):
     MPI.COMM_WORLD.Barrier()
     out_dir = Path(shared_tmp) / "out"
     code, _, err = _cli(["run", str(path), "--out", str(out_dir)], capsys)
-    lines = err.strip().splitlines()
-    assert code == 2
-    assert len(lines) == (1 if MPI.COMM_WORLD.rank == 0 else 0), err
-    if MPI.COMM_WORLD.rank == 0:
-        assert lines[0].startswith("csefem: error: ") and message in lines[0], lines[0]
-    assert not out_dir.exists()
+    assert_refused(code, err, message, out_dir)
     with pytest.raises(ConfigError):
         load_study(path)
 
