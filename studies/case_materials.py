@@ -4,6 +4,7 @@ materials known to the case, and conductivities defined at every temperature it 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from fem.config import ConfigError
@@ -55,9 +56,26 @@ def check_case_materials(case: Any, where: str) -> None:
         for region, mat in mats.items():
             if not mat.ion_conducting:
                 continue
+            field_name = "physics.temperatures_C" if temps else "conditions.temperature_C"
             try:
                 mat.sigma_S_per_m(T_C + 273.15)
             except MaterialError as err:
-                field_name = "physics.temperatures_C" if temps else "conditions.temperature_C"
                 raise ConfigError(f"{where}.{field_name}", f"a temperature where region "
                                   f"'{region}' has a conductivity ({err})", T_C) from None
+            if not _finite_transport(mat, T_C + 273.15):
+                field_name = (f"materials.{mat.name}" if mat.name in case.materials
+                              else field_name)
+                raise ConfigError(f"{where}.{field_name}", f"values giving region '{region}' "
+                                  f"a finite sigma and diffusivities above 1e-300 at {T_C} C",
+                                  case.materials.get(mat.name, T_C))
+
+
+def _finite_transport(mat: Any, temperature_K: float) -> bool:
+    """sigma, D+ and D- finite and not underflowing (0.15 K, sigma_ref = 1e-300 and
+    Ea = 1e300 are finite inputs but no electrolyte)."""
+    try:
+        tr = mat.transport(temperature_K)
+    except (ArithmeticError, ValueError):
+        return False
+    values = (tr.sigma_S_per_m, tr.D_plus_m2_per_s, tr.D_anion_m2_per_s)
+    return all(math.isfinite(v) and v > 1e-300 for v in values)

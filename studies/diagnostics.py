@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fem import electrochem as ec
+from fem.config import ConfigError
 from fem.constants import thermal_voltage_V
 from fem.log import get_logger
 from fem.material_defs import material_warnings
@@ -343,14 +344,29 @@ def diagnose(case: Any, bundle: Any = None) -> list[Diagnostic]:
     h_um, h_src = _h_min_um(case, bundle)
     out: list[Diagnostic] = [_mesh_cells(case, bundle)]
     if case.type in ("npp", "phasefield", "mesh", "conductivity", "bruce_vincent"):
-        out += _materials(case)
-        out += _electrochem(case, h_um, h_src)
+        out += _guarded(case, "materials", lambda: _materials(case))
+        out += _guarded(case, "electrochemistry", lambda: _electrochem(case, h_um, h_src))
     if case.type == "phasefield":
-        out += _phasefield(case, h_um, h_src)
+        out += _guarded(case, "phase field", lambda: _phasefield(case, h_um, h_src))
     check = registry.get_type(case.type).check_callable()
     if check is not None:
-        out += _from_check(case, check(case, bundle))
+        out += _guarded(case, f"{case.type} check",
+                        lambda: _from_check(case, check(case, bundle)))
     return out
+
+
+def _guarded(case: Any, what: str, section: Any) -> list[Diagnostic]:
+    """``section()``, or one error diagnostic if its closed forms fail for this input
+    (extreme but finite values: sigma underflowing to 0, exp overflowing, ...)."""
+    try:
+        return section()
+    except ConfigError:
+        raise
+    except (ArithmeticError, ValueError, TypeError) as err:
+        detail = " ".join(f"{type(err).__name__}: {err}".split())[:160]
+        return [Diagnostic(case.name, "closed_forms", None, "", "error",
+                           f"the {what} closed forms fail for these values ({detail}); "
+                           "check the conditions and material values")]
 
 
 def errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

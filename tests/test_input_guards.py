@@ -36,6 +36,8 @@ BAD_SETTINGS = [
      "cases[0].solver.petsc_options.ksp_type: expected a string, a boolean, an integer or a "
      "finite number"),
     ("defaults.output.every_n_steps=0", "cases[0].output.every_n_steps: expected a known key"),
+    ("defaults.conditions.temperature_C=-273.0",  # finite, but sigma(0.15 K) underflows
+     "cases[0].conditions.temperature_C: expected values giving PEO a finite sigma"),
     ("defaults.solver.snes_rtol=inf", "cases[0].solver.snes_rtol: expected a finite number"),
     ("cases.PEO.geometry.mesh.size_um=1e-6",
      "cases[0].geometry.mesh.size_um: expected a size giving at most 5e+07 cells (this one "
@@ -58,6 +60,20 @@ def test_bad_values_are_one_line_errors(setting, message, shared_tmp, capsys):
     for command in (["run", str(path), "--out", str(out_dir)], ["check", str(path)]):
         code, _, err = _cli([*command, "--set", setting], capsys)
         assert_refused(code, err, message, out_dir)
+
+
+def test_closed_forms_failing_refuse_the_case(shared_tmp, capsys):
+    """Finite but extreme values that break the diagnostics' closed forms (here
+    c0 = 1e-300 mol/m^3): the case is refused, no traceback."""
+    path, out_dir = Path(shared_tmp) / "study.toml", Path(shared_tmp) / "out"
+    _write(path, STUDY.replace('type = "mesh"', 'type = "npp"'))
+    setting = ["--set", "cases.PEO.materials={PEO={c0_mol_per_m3=1e-300}}"]
+    code, _, err = _cli(["run", str(path), "--out", str(out_dir), *setting], capsys)
+    assert_refused(code, err, "cases.PEO: expected a case that can run (refused: closed_forms: "
+                   "the npp check closed forms fail for these values", out_dir)
+    code, out, err = _cli(["check", str(path), *setting], capsys)
+    assert_refused(code, err, "cases refused by their diagnostics: PEO", out_dir)
+    assert ("closed forms fail" in out) == (MPI.COMM_WORLD.rank == 0)
 
 
 def test_non_utf8_study_file(shared_tmp, capsys):
