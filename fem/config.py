@@ -3,9 +3,9 @@
 Every config section in csefem is a frozen dataclass; :func:`parse` builds it from a
 dict, rejecting unknown keys and wrong types with a :class:`ConfigError` that names
 the dotted field path and what was expected.  Every float field must be finite (TOML's
-``inf``/``nan`` are refused here, once for the whole schema).  Range checks live in each dataclass's
-``__post_init__`` and raise ``ConfigError(field, expected, value)`` with the bare field
-name; :func:`parse` prefixes the path.
+``inf``/``nan`` are refused here, once for the whole schema).  Range checks live in each
+dataclass's ``__post_init__`` and raise ``ConfigError(field, expected, value)`` with the
+bare field name; :func:`parse` prefixes the path.
 """
 
 from __future__ import annotations
