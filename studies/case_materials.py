@@ -62,6 +62,8 @@ def check_case_materials(case: Any, where: str) -> None:
             except MaterialError as err:
                 raise ConfigError(f"{where}.{field_name}", f"a temperature where region "
                                   f"'{region}' has a conductivity ({err})", T_C) from None
+            except ArithmeticError:
+                pass  # overflow: refused just below
             if not _finite_transport(mat, T_C + 273.15):
                 field_name = (f"materials.{mat.name}" if mat.name in case.materials
                               else field_name)
