@@ -37,7 +37,7 @@ BAD_SETTINGS = [
      "finite number"),
     ("defaults.output.every_n_steps=0", "cases[0].output.every_n_steps: expected a known key"),
     ("defaults.conditions.temperature_C=-273.0",  # finite, but sigma(0.15 K) underflows
-     "cases[0].conditions.temperature_C: expected values giving PEO a finite sigma"),
+     "cases[0].conditions.temperature_C: expected values giving region 'PEO' a finite sigma"),
     ("defaults.solver.snes_rtol=inf", "cases[0].solver.snes_rtol: expected a finite number"),
     ("cases.PEO.geometry.mesh.size_um=1e-6",
      "cases[0].geometry.mesh.size_um: expected a size giving at most 5e+07 cells (this one "
