@@ -259,7 +259,6 @@ def parse_case(raw: dict[str, Any], index: int, study_type: str | None) -> Case:
     return case
 
 
-
 def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = None) -> Study:
     """Validate a raw study table (after ``--set`` overrides) into a :class:`Study`."""
     _check_keys(raw, TOP_KEYS, "")
