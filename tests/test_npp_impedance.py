@@ -43,6 +43,12 @@ def cell(layers, cells, D=(1.0, 3.0), degree=1, comm=MPI.COMM_WORLD, c0=C0, driv
                       solver_options())
 
 
+def li_cell(layers, cells, **kw):
+    """:func:`cell` between Butler-Volmer Li electrodes at rest (potentiostatic, 0 V)."""
+    return cell(layers, cells, drive=Drive("potentiostatic", 0.0, 0.0),
+                kinetics="butler_volmer", **kw)
+
+
 def rel(a, b):
     return np.max(np.abs(np.asarray(a) - b) / np.abs(b))
 
@@ -79,7 +85,7 @@ def test_blocking_poisson_debye_layer_response():
 def test_lithium_binary_diffusion_and_charge_transfer(c_dl):
     """Li|binary|Li: R_b + charge-transfer arc + finite-length diffusion to 1e-3."""
     f = np.logspace(-4, 6, 11)
-    p = cell([(20.0, 1.0)], 400, degree=2)
+    p = li_cell([(20.0, 1.0)], 400, degree=2)
     Z = SmallSignal(p, ElectrodeModel("lithium", c_dl)).spectrum(f)
     R_ct = ref.charge_transfer_resistance_ohm_m2(I0_MA_CM2 * 10.0, T)
     Zr = ref.binary_symmetric_cell(2 * np.pi * f, 20e-6, C0, 1e-12, 3e-12, T, R_ct,
@@ -95,7 +101,7 @@ def test_low_frequency_limit_is_dc_small_signal_resistance():
               kinetics="butler_volmer")
     solve_steady(dc)
     r_ss = dv / Postprocessor(dc).current_density_A_per_m2()
-    z = SmallSignal(cell([(20.0, 1.0)], 100), ElectrodeModel("lithium", C_DL)).solve(1e-7)
+    z = SmallSignal(li_cell([(20.0, 1.0)], 100), ElectrodeModel("lithium", C_DL)).solve(1e-7)
     assert z.real == pytest.approx(r_ss, rel=1e-4)
     assert abs(z.imag) < 1e-3 * abs(z)
     assert r_ss * 1e4 == pytest.approx(14.8772 / 0.25 + 2 * 57.42, rel=1e-3)
@@ -108,8 +114,8 @@ def test_layered_stack_series_sum_and_halves():
                       ElectrodeModel("blocking", C_DL)).solve(1e6)
     sig = ref.binary_conductivity_S_per_m(C0, 1e-12, 3e-12, T)
     assert two.real == pytest.approx(5e-6 / sig + 15e-6 / (4 * sig), rel=1e-4)
-    one = SmallSignal(cell([(20.0, 1.0)], 100), ElectrodeModel("lithium")).spectrum(f)
-    halves = SmallSignal(cell([(10.0, 1.0), (10.0, 1.0)], 50),
+    one = SmallSignal(li_cell([(20.0, 1.0)], 100), ElectrodeModel("lithium")).spectrum(f)
+    halves = SmallSignal(li_cell([(10.0, 1.0), (10.0, 1.0)], 50),
                          ElectrodeModel("lithium")).spectrum(f)
     assert rel(halves, one) < 1e-8
 
@@ -117,6 +123,6 @@ def test_layered_stack_series_sum_and_halves():
 def test_ranks_agree_with_one_rank():
     """The spectrum on all ranks equals the one-rank spectrum to 1e-8."""
     f = np.logspace(-3, 5, 5)
-    Zs = [SmallSignal(cell([(20.0, 1.0)], 60, comm=comm), ElectrodeModel("lithium"))
+    Zs = [SmallSignal(li_cell([(20.0, 1.0)], 60, comm=comm), ElectrodeModel("lithium"))
           .spectrum(f) for comm in (MPI.COMM_WORLD, MPI.COMM_SELF)]
     assert rel(Zs[0], Zs[1]) < 1e-8

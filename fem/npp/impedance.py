@@ -73,8 +73,10 @@ class SmallSignal:
     """Frequency-domain solver of one cell (collective on the problem's communicator).
 
     Args:
-        problem: an NPP problem at its steady state (drive ``rest``; its Dirichlet
-            conditions are not used).
+        problem: an NPP problem at its steady state: drive ``rest`` for blocking
+            electrodes (its Dirichlet conditions are not used), ``potentiostatic`` with
+            Butler-Volmer kinetics for lithium ones (linearised about the problem's state
+            and cell voltage: a polarised steady state works too).
         electrodes: electrode model.
     """
 
@@ -82,6 +84,10 @@ class SmallSignal:
         if problem.poisson and electrodes.kind != "blocking":
             raise NPPInputError("impedance: formulation 'poisson' supports blocking "
                                 "electrodes only")
+        bv = problem.drive.kind == "potentiostatic" and problem.config.kinetics == "butler_volmer"
+        if bv != (electrodes.kind == "lithium"):
+            raise NPPInputError("impedance: lithium electrodes need a potentiostatic "
+                                "Butler-Volmer problem, blocking ones a 'rest' drive")
         self.p, self.el = problem, electrodes
         p = problem
         for c in p.a:  # the steady residual: no storage term in K
@@ -92,7 +98,7 @@ class SmallSignal:
         self.omega = dfem.Constant(p.mesh, default_scalar_type(0.0))
         self.w = dfem.Function(self.W2, name="delta_u")
         self._forms()
-        self._operators()
+        self.update()
 
     # -- forms -------------------------------------------------------------------------
     def _linear_parts(self):
@@ -114,13 +120,9 @@ class SmallSignal:
             for tag in (p.anode, p.cathode):
                 M += c_hat * dpsi * split * p.ds(tag)
             b_C = c_hat * split * p.ds(p.cathode)
-        if self.el.kind == "lithium":
-            for tag, drive in ((p.anode, 0.0), (p.cathode, 1.0)):
-                psi_s = ufl.variable(zero)
-                influx = p.bv_influx(p.u, psi_s)
-                K += ufl.derivative(forms.boundary_influx(influx, v[0], p.ds(tag)), p.u, du)
-                if drive:
-                    b_F += ufl.diff(influx, psi_s) * v[0] * p.ds(tag)
+        if self.el.kind == "lithium":  # K holds the linearised BV terms of the residual
+            psi_s = ufl.variable(p.psi_cell)
+            b_F = ufl.diff(p.bv_influx(p.u, psi_s), psi_s) * v[0] * p.ds(p.cathode)
         return K, M, b_F, b_C
 
     def _c_dl_hat(self) -> float:
@@ -181,7 +183,9 @@ class SmallSignal:
         return J * p.dx
 
     # -- operators -----------------------------------------------------------------------
-    def _operators(self) -> None:
+    def update(self) -> None:
+        """(Re)assemble K and M about the problem's current state (after a new steady
+        state) and set up the MUMPS solver."""
         self.omega.value = 0.0
         self.K2 = dpetsc.assemble_matrix(self.a, bcs=self.bcs)
         self.K2.assemble()
