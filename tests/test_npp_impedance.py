@@ -126,3 +126,32 @@ def test_ranks_agree_with_one_rank():
     Zs = [SmallSignal(li_cell([(20.0, 1.0)], 60, comm=comm), ElectrodeModel("lithium"))
           .spectrum(f) for comm in (MPI.COMM_WORLD, MPI.COMM_SELF)]
     assert rel(Zs[0], Zs[1]) < 1e-8
+
+
+def test_study_type_reads_spectra_like_the_lab(shared_tmp):
+    """``impedance`` type on a 1D PEO cell: SS|PEO|SS sigma(T) and Ea from the HF intercept
+    (input sigma, 1.00 eV); Li|PEO|Li arcs: R_ct and R_d read off the Nyquist plot."""
+    from fem.material_library import get_material
+    from fem.materials import EV_TO_J_PER_MOL
+    from fem.npp.impedance_study import ImpedanceConfig, run_impedance
+    from test_npp_measure import fake_case, run_case
+
+    mats = {"PEO": get_material("PEO")}
+    case = fake_case(ImpedanceConfig(temperatures_C=[25.0, 80.0], points_per_decade=2),
+                     mats, name="peo_eis_ss")
+    m, _ = run_case(run_impedance, case, [("PEO", 20.0)], shared_tmp, cells=50)
+    for T_C, s in zip(m["temperatures_C"], m["sigma_S_per_m_vs_T"]):
+        assert s == pytest.approx(mats["PEO"].sigma_S_per_m(T_C + 273.15), rel=1e-6)
+    ea = mats["PEO"].activation_energy_J_per_mol / EV_TO_J_PER_MOL
+    assert m["activation_energy_eV"] == pytest.approx(ea, rel=1e-6)
+    assert m["capacitance_uF_per_cm2"] == pytest.approx(C_DL / 2, rel=1e-6)
+    case = fake_case(ImpedanceConfig(electrodes="lithium", f_min_Hz=1e-4, f_max_Hz=1e6,
+                                     points_per_decade=5), mats, name="peo_eis_li")
+    m, _ = run_case(run_impedance, case, [("PEO", 20.0)], shared_tmp, cells=100)
+    R_ct = ref.charge_transfer_resistance_ohm_m2(I0_MA_CM2 * 10.0, T) * 1e4
+    assert m["R_ct_per_electrode_ohm_cm2"] == pytest.approx(R_ct, rel=0.02)
+    tr = mats["PEO"].transport(T)
+    R_b = 20e-6 / tr.sigma_S_per_m * 1e4
+    assert m["R_b_ohm_cm2"] == pytest.approx(R_b, rel=1e-3)
+    assert m["R_dc_ohm_cm2"] == pytest.approx(R_b / tr.t_plus + 2 * R_ct, rel=1e-3)
+    assert (shared_tmp / "peo_eis_li" / "nyquist.csv").exists()

@@ -90,8 +90,6 @@ class SmallSignal:
                                 "Butler-Volmer problem, blocking ones a 'rest' drive")
         self.p, self.el = problem, electrodes
         p = problem
-        for c in p.a:  # the steady residual: no storage term in K
-            c.value = 0.0
         n = self.n = p.n_fields
         P = basix.ufl.element("Lagrange", p.mesh.basix_cell(), p.config.degree)
         self.W2 = dfem.functionspace(p.mesh, basix.ufl.mixed_element([P] * (2 * n)))
@@ -186,6 +184,8 @@ class SmallSignal:
     def update(self) -> None:
         """(Re)assemble K and M about the problem's current state (after a new steady
         state) and set up the MUMPS solver."""
+        for c in self.p.a:  # K is the steady residual's Jacobian: no storage term
+            c.value = 0.0
         self.omega.value = 0.0
         self.K2 = dpetsc.assemble_matrix(self.a, bcs=self.bcs)
         self.K2.assemble()
