@@ -131,6 +131,7 @@ def test_ranks_agree_with_one_rank():
 def test_study_type_reads_spectra_like_the_lab(shared_tmp):
     """``impedance`` type on a 1D PEO cell: SS|PEO|SS sigma(T) and Ea from the HF intercept
     (input sigma, 1.00 eV); Li|PEO|Li arcs: R_ct and R_d read off the Nyquist plot."""
+    from fem.case import OutputConfig
     from fem.material_library import get_material
     from fem.materials import EV_TO_J_PER_MOL
     from fem.npp.impedance_study import ImpedanceConfig, run_impedance
@@ -139,6 +140,7 @@ def test_study_type_reads_spectra_like_the_lab(shared_tmp):
     mats = {"PEO": get_material("PEO")}
     case = fake_case(ImpedanceConfig(temperatures_C=[25.0, 80.0], points_per_decade=2),
                      mats, name="peo_eis_ss")
+    case.output = OutputConfig(fields=False, pngs=False)  # the plots are not checked here
     m, _ = run_case(run_impedance, case, [("PEO", 20.0)], shared_tmp, cells=50)
     for T_C, s in zip(m["temperatures_C"], m["sigma_S_per_m_vs_T"]):
         assert s == pytest.approx(mats["PEO"].sigma_S_per_m(T_C + 273.15), rel=1e-6)
@@ -147,6 +149,7 @@ def test_study_type_reads_spectra_like_the_lab(shared_tmp):
     assert m["capacitance_uF_per_cm2"] == pytest.approx(C_DL / 2, rel=1e-6)
     case = fake_case(ImpedanceConfig(electrodes="lithium", f_min_Hz=1e-4, f_max_Hz=1e6,
                                      points_per_decade=5), mats, name="peo_eis_li")
+    case.output = OutputConfig(fields=False, pngs=False)
     m, _ = run_case(run_impedance, case, [("PEO", 20.0)], shared_tmp, cells=100)
     R_ct = ref.charge_transfer_resistance_ohm_m2(I0_MA_CM2 * 10.0, T) * 1e4
     assert m["R_ct_per_electrode_ohm_cm2"] == pytest.approx(R_ct, rel=0.02)
