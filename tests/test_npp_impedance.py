@@ -157,4 +157,4 @@ def test_study_type_reads_spectra_like_the_lab(shared_tmp):
     R_b = 20e-6 / tr.sigma_S_per_m * 1e4
     assert m["R_b_ohm_cm2"] == pytest.approx(R_b, rel=1e-3)
     assert m["R_dc_ohm_cm2"] == pytest.approx(R_b / tr.t_plus + 2 * R_ct, rel=1e-3)
-    assert (shared_tmp / "peo_eis_li" / "nyquist.csv").exists()
+    assert (shared_tmp / "peo_eis_li" / "nyquist_lithium.csv").exists()

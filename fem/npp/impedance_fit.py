@@ -26,8 +26,8 @@ def frequencies_Hz(f_min: float, f_max: float, per_decade: int) -> np.ndarray:
 def table_rows(f_Hz, Z_ohm_m2) -> list[dict[str, float]]:
     """impedance.csv rows: f, Re Z, Im Z, |Z| [ohm cm^2], phase [deg]."""
     Z = np.asarray(Z_ohm_m2) * 1e4
-    return [{"f_Hz": float(f), "Re_Z_ohm_cm2": z.real, "Im_Z_ohm_cm2": z.imag,
-             "abs_Z_ohm_cm2": abs(z), "phase_deg": math.degrees(math.atan2(z.imag, z.real))}
+    return [{"f_Hz": float(f), "Re_Z_Ohm_cm2": z.real, "Im_Z_Ohm_cm2": z.imag,
+             "abs_Z_Ohm_cm2": abs(z), "phase_deg": math.degrees(math.atan2(z.imag, z.real))}
             for f, z in zip(f_Hz, Z)]
 
 

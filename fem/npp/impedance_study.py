@@ -1,16 +1,18 @@
 """``impedance`` study type: virtual EIS of a layered cell, the lab's way (SI eqs. S1-S3).
 
-Per case: the spectrum at the case's temperature (``impedance.csv``; ``nyquist.csv`` holds
-Re Z, -Im Z, which the study report overlays across cases), Nyquist and Bode plots of every
-temperature of the sweep, the bulk resistance R_b (high-frequency intercept) and
-sigma = l / (R_b A) per temperature (``arrhenius.csv``) and the Arrhenius Ea; for Li electrodes the interfacial arc (R_ct), the diffusion
-arc (R_d, its peak frequency and tau), and optionally the Bruce-Vincent t+ with R0 and
-R_ss read off spectra before and after a virtual polarisation (I0, I_ss from the DC
+Per case: the spectrum at the case's temperature (``impedance.csv``; ``nyquist_blocking.csv``
+or ``nyquist_lithium.csv`` hold Re Z, -Im Z, which the study report overlays across the
+cases with the same electrodes), Nyquist and Bode plots of every temperature of the sweep,
+the bulk resistance R_b (high-frequency intercept) and sigma = l / (R_b A) per temperature
+(``arrhenius.csv``) and the Arrhenius Ea; for Li electrodes the interfacial arc (R_ct), the
+diffusion arc (R_d, its peak frequency and tau), and optionally the Bruce-Vincent t+ with
+R0 and R_ss read off spectra before and after a virtual polarisation (I0, I_ss from the DC
 route of :mod:`fem.npp.measure`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +35,7 @@ from fem.npp.problem import Drive
 from fem.npp.solve import solve_steady
 
 log = get_logger("npp.impedance")
-COLUMNS = ["f_Hz", "Re_Z_ohm_cm2", "Im_Z_ohm_cm2", "abs_Z_ohm_cm2",
+COLUMNS = ["f_Hz", "Re_Z_Ohm_cm2", "Im_Z_Ohm_cm2", "abs_Z_Ohm_cm2",
            "phase_deg"]
 
 
@@ -138,14 +140,15 @@ def _bruce_vincent(case: Any, bundle: Any, f: np.ndarray, r0_ohm_cm2: float
     solve_steady(problem)
     iss = post.current_density_A_per_m2()
     ss.update()
-    rss = read_arcs(f, ss.spectrum(f), blocking=False)["R_interface_ohm_cm2"] * 1e-4
+    rss = read_arcs(f, ss.spectrum(f), blocking=False).get("R_interface_ohm_cm2",
+                                                           math.nan) * 1e-4
     return {"bv_voltage_V": dV, "bv_I0_mA_per_cm2": i0 / 10, "bv_Iss_mA_per_cm2": iss / 10,
             "bv_R0_eis_ohm_cm2": r0 * 1e4, "bv_Rss_eis_ohm_cm2": rss * 1e4,
             "t_plus_bruce_vincent_eis": ec.bruce_vincent(i0, iss, dV, r0, rss)}
 
 
 def _plots(out: Any, comm: MPI.Comm, name: str, f: np.ndarray,
-           spectra: dict[float, np.ndarray]) -> None:
+           spectra: dict[float, np.ndarray], sigma: dict[float, float]) -> None:
     from fem.plotting import line_plot_png
 
     ny = {f"{T:g} C": (Z.real * 1e4, -Z.imag * 1e4) for T, Z in spectra.items()}
@@ -154,6 +157,11 @@ def _plots(out: Any, comm: MPI.Comm, name: str, f: np.ndarray,
     bode = {f"{T:g} C": (np.log10(f), np.abs(Z) * 1e4) for T, Z in spectra.items()}
     line_plot_png(bode, "log10 f [Hz]", "|Z| [ohm cm^2]", out.path("bode.png"),
                   f"{name}: Bode plot", comm=comm, logy=True)
+    if len(sigma) >= 2:
+        x = [1000.0 / (T + 273.15) for T in sigma]
+        line_plot_png({"from R_b": (x, list(sigma.values()))}, "1000 / T [1/K]",
+                      "sigma [S/m]", out.path("arrhenius.png"),
+                      f"{name}: Arrhenius plot from virtual spectra", comm=comm, logy=True)
 
 
 def run_impedance(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
@@ -165,9 +173,9 @@ def run_impedance(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str,
     res = {T: _spectrum(case, bundle, T, f) for T in temps}
     rows = table_rows(f, res[T_case]["Z"])
     out.write_table("impedance", COLUMNS, rows)
-    out.write_table("nyquist", ["Re_Z_ohm_cm2", "minus_Im_Z_ohm_cm2"],
-                    [(r["Re_Z_ohm_cm2"], -r["Im_Z_ohm_cm2"]) for r in rows])
-    out.write_table("arrhenius", ["temperature_C", "R_b_ohm_cm2", "sigma_S_per_m"],
+    out.write_table(f"nyquist_{cfg.electrodes}", ["Re_Z_Ohm_cm2", "minus_Im_Z_Ohm_cm2"],
+                    [(r["Re_Z_Ohm_cm2"], -r["Im_Z_Ohm_cm2"]) for r in rows])
+    out.write_table("arrhenius", ["temperature_C", "R_b_Ohm_cm2", "sigma_S_per_m"],
                     [(T, res[T]["R_b_ohm_cm2"], res[T]["sigma_S_per_m"]) for T in temps])
     metrics: dict[str, Any] = {"temperatures_C": temps, "frequencies": len(f)}
     for key in res[T_case]:
@@ -178,8 +186,10 @@ def run_impedance(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str,
         ea, _ = arrhenius_fit([T + 273.15 for T in temps], metrics["sigma_S_per_m_vs_T"])
         metrics["activation_energy_eV"] = ea / EV_TO_J_PER_MOL
     if cfg.bruce_vincent:
-        metrics.update(_bruce_vincent(case, bundle, f, metrics["R_interface_ohm_cm2"]))
+        metrics.update(_bruce_vincent(case, bundle, f, metrics.get("R_interface_ohm_cm2",
+                                                                        math.nan)))
     if out.options.pngs:
-        _plots(out, comm, case.name, f, {T: res[T]["Z"] for T in temps})
+        _plots(out, comm, case.name, f, {T: res[T]["Z"] for T in temps},
+               {T: res[T]["sigma_S_per_m"] for T in temps})
     return metrics
 
