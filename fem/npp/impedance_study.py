@@ -129,22 +129,29 @@ def _spectrum(case: Any, bundle: Any, T_C: float, f: np.ndarray) -> dict[str, An
 def _bruce_vincent(case: Any, bundle: Any, f: np.ndarray, r0_ohm_cm2: float
                    ) -> dict[str, float]:
     """t+ (SI eq. S3) with R0 / R_ss the interfacial arcs of spectra before and after the
-    polarisation; I0 (t = 0+) and I_ss from the DC solves."""
+    polarisation, next to the DC route's secant R0 / R_ss; I0 (t = 0+) and I_ss from the
+    DC solves."""
     cfg: ImpedanceConfig = case.physics
     dV = cfg.voltage_V
     problem, ss = _cell(case, bundle, case.conditions.temperature_C)
     post = Postprocessor(problem)
     r0 = r0_ohm_cm2 * 1e-4
     problem.set_drive(voltage_V=dV)
-    i0 = initial_response(problem, post)["current_A_per_m2"]
+    first = initial_response(problem, post)
+    i0 = first["current_A_per_m2"]
     solve_steady(problem)
     iss = post.current_density_A_per_m2()
+    # the DC route (bruce_vincent type): secant interfacial resistances of the DC solves
+    r0_dc = (dV - first["reversible_voltage_V"]) / i0
+    rss_dc = (dV - post.reversible_voltage_V()) / iss
     ss.update()
     rss = read_arcs(f, ss.spectrum(f), blocking=False).get("R_interface_ohm_cm2",
                                                            math.nan) * 1e-4
     return {"bv_voltage_V": dV, "bv_I0_mA_per_cm2": i0 / 10, "bv_Iss_mA_per_cm2": iss / 10,
             "bv_R0_eis_ohm_cm2": r0 * 1e4, "bv_Rss_eis_ohm_cm2": rss * 1e4,
-            "t_plus_bruce_vincent_eis": ec.bruce_vincent(i0, iss, dV, r0, rss)}
+            "t_plus_bruce_vincent_eis": ec.bruce_vincent(i0, iss, dV, r0, rss),
+            "bv_R0_dc_ohm_cm2": r0_dc * 1e4, "bv_Rss_dc_ohm_cm2": rss_dc * 1e4,
+            "t_plus_bruce_vincent_dc": ec.bruce_vincent(i0, iss, dV, r0_dc, rss_dc)}
 
 
 def _plots(out: Any, comm: MPI.Comm, name: str, f: np.ndarray,
