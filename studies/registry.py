@@ -100,6 +100,9 @@ TYPES: dict[str, PhysicsType] = {
     "bruce_vincent": PhysicsType("bruce_vincent", "fem.npp.measure:BruceVincentConfig",
                                  "fem.npp.measure:run_bruce_vincent", None,
                                  "virtual Bruce-Vincent transference number (SI eq. S3)"),
+    "impedance": PhysicsType("impedance", "fem.npp.impedance_study:ImpedanceConfig",
+                             "fem.npp.impedance_study:run_impedance", None,
+                             "virtual impedance spectroscopy (Nyquist, sigma, R_ct, Warburg)"),
     "mesh": PhysicsType("mesh", "studies.registry:MeshConfig", "studies.registry:run_mesh",
                         None, "mesh only: mesh.xdmf and mesh statistics"),
 }
