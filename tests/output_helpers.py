@@ -17,6 +17,26 @@ MATERIALS = {"LLZO_layer": "LLZO_layer", "PEO": "PEO"}
 BOUNDARIES = {"anode": 11, "cathode": 12, "left": 13, "right": 14, "LLZO_layer|PEO": 15}
 
 
+def on_root(comm: MPI.Comm, fn):
+    """Evaluate ``fn()`` on rank 0 (file checks) and give its result to every rank.
+
+    An exception on rank 0 is raised there and, as a RuntimeError with the same message,
+    on every other rank (no rank deadlocks in a later collective, none passes silently).
+    """
+    value, error = None, None
+    if comm.rank == 0:
+        try:
+            value = fn()
+        except Exception as e:  # noqa: BLE001 - re-raised below, on every rank
+            error = e
+    message = comm.bcast(None if error is None else repr(error), root=0)
+    if message is not None:
+        if error is not None:
+            raise error
+        raise RuntimeError(f"on_root: rank 0 raised {message}")
+    return comm.bcast(value, root=0)
+
+
 def toy_bundle(comm: MPI.Comm = MPI.COMM_WORLD, n: int = 8) -> MeshBundle:
     """A W x H rectangle [um]: LLZO_layer for y < 1, PEO above, all boundaries tagged."""
     msh = dmesh.create_rectangle(comm, [[0.0, 0.0], [WIDTH_UM, HEIGHT_UM]], [n, 3 * n // 2],
