@@ -5,6 +5,7 @@ from __future__ import annotations
 from fem import _stack  # noqa: F401
 
 import numpy as np
+import pytest
 from dolfinx import fem as dfem
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
@@ -15,6 +16,12 @@ WIDTH_UM, Y_IFACE_UM, HEIGHT_UM = 4.0, 1.0, 3.0
 REGIONS = {"LLZO_layer": 1, "PEO": 2}
 MATERIALS = {"LLZO_layer": "LLZO_layer", "PEO": "PEO"}
 BOUNDARIES = {"anode": 11, "cathode": 12, "left": 13, "right": 14, "LLZO_layer|PEO": 15}
+
+
+#: for tests that compare a computation on one rank with the same on all ranks: serially
+#: both sides are the same computation, so such a test counts only under mpiexec
+under_mpiexec_only = pytest.mark.skipif(
+    MPI.COMM_WORLD.size == 1, reason="compares one rank with all ranks: needs mpiexec -n >= 2")
 
 
 def on_root(comm: MPI.Comm, fn):

@@ -159,3 +159,28 @@ def test_variable_step_bdf2_exact_on_quadratic_in_time():
 
     assert run(True) < 1e-10
     assert run(False) > 1e-3
+
+
+def test_set_drive_changes_the_amplitude_without_rebuilding():
+    """Galvanostatic: N -> 2N gives the N1 voltage at 2N. Potentiostatic (reversible):
+    V -> V' gives i = i_lim tanh(F V' / 4RT) (N3), with i_lim = 4 F D+ c0 / L."""
+    problem = binary_cell()
+    solve_steady(problem)
+    problem.set_drive(li_flux_mol_per_m2_s=2 * N_HAT * problem.scales.flux_mol_per_m2_s)
+    solve_steady(problem)
+    a = 2 * N_HAT / 4.0
+    V = Postprocessor(problem).metrics()["cell_voltage_V"]
+    assert V == pytest.approx(2 * problem.scales.thermal_voltage_V
+                              * math.log((1 + a) / (1 - a)), rel=1e-4)
+    bundle = stack_bundle([("L0", 1.0)], 50)
+    scales = Scales(1.0, 300.0)
+    tr = {"L0": RegionTransport("L0", 1, "L0", 1.0, 3.0, 1.0, 1.0, 0.0, 8.0, 1.0, 0.25)}
+    pot = NPPProblem(bundle, tr, scales, Drive("potentiostatic", voltage_V=0.01), Config(),
+                     solver_options())
+    i_lim = scales.current_A_per_m2(4.0)  # 4 D+ c0 / L = 4 scaled flux units
+    for volts in (0.01, 0.05):
+        pot.set_drive(voltage_V=volts)
+        solve_steady(pot)
+        i = Postprocessor(pot).current_density_A_per_m2()
+        assert i == pytest.approx(i_lim * math.tanh(volts / scales.thermal_voltage_V / 4),
+                                  rel=1e-4), volts
