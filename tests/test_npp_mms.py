@@ -1,4 +1,4 @@
-"""Method of manufactured solutions for the coupled NPP system (verification.md C1).
+"""Method of manufactured solutions for the coupled NPP system (docs/theory/npp.md sec. 9).
 
 Both formulations (electroneutral mu-form and full Poisson), P1 and P2, on a two-region
 unit square whose regions differ in D+, D_a, c_f and eps_r (the interface flux jump of

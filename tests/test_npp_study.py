@@ -4,7 +4,7 @@
   flat-vs-1D check, the Li balance;
 - a steady case above the limiting current is refused with a typed error;
 - a transient over-limiting case stops when the anode depletes, at Sand's time;
-- verification.md C2: the metrics of a 2D case with a Li protrusion (gmsh mesh) computed
+- docs/theory/npp.md sec. 9: the metrics of a 2D case with a Li protrusion (gmsh mesh) computed
   on COMM_WORLD equal those computed on COMM_SELF (each rank alone) to 1e-8 relative.
 """
 

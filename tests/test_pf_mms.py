@@ -4,8 +4,8 @@ xi_ex = a + t b: a tanh interface along a wavy curve, drifting linearly in time,
 Euler is exact in time and only the spatial error remains; c and phi are frozen at smooth
 non-uniform fields, the gradient energy is anisotropic. The source is built in UFL from
 ``SpatialCoordinate`` (no hand differentiation) with the reaction, g' and h' written out
-from the equations (a mistake in the production ``butler_volmer`` leaves an O(1) error). P1 must converge at rate 2 in L2 and 1 in
-H1 over 4 meshes.
+from the equations (a mistake in the production ``butler_volmer`` leaves an O(1) error).
+P1 must converge at rate 2 in L2 and 1 in H1 over 4 meshes.
 """
 
 from fem import _stack  # noqa: F401
