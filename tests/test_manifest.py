@@ -13,18 +13,7 @@ from mpi4py import MPI
 from studies import manifest as mf
 from studies.runner import run_study
 from studies.schema import load_study_text
-
-ONE = """
-[study]
-name = "one"
-type = "mesh"
-[defaults]
-geometry = {layers = [{material = "PEO", thickness_um = 2.0}], width_um = 3.0, mesh = {size_um = 1.0}}
-[[cases]]
-name = "A"
-[[cases]]
-name = "B"
-"""
+from test_runner import TINY  # two mesh-only cases, A and B
 
 
 def flip_byte(path: Path, offset: int = 0) -> None:
@@ -60,15 +49,15 @@ def test_verify_checks_every_file_sha256(tmp_path):
 
 def test_flipped_byte_reruns_only_that_case(shared_tmp):
     comm = MPI.COMM_WORLD
-    out = Path(shared_tmp) / "one"
-    assert run_study(load_study_text(ONE), out, comm, report=False) == 0
+    out = Path(shared_tmp) / "flip"
+    assert run_study(load_study_text(TINY), out, comm, report=False) == 0
     if comm.rank == 0:
         flip_byte(out / "cases" / "A" / "summary.json", 10)
     comm.Barrier()
     before = json.loads((out / mf.MANIFEST).read_text())["cases"]
     assert mf.verify(out, "A", before["A"])[1] == "summary.json does not match its checksum"
     comm.Barrier()
-    assert run_study(load_study_text(ONE), out, comm, report=False) == 0
+    assert run_study(load_study_text(TINY), out, comm, report=False) == 0
     after = json.loads((out / mf.MANIFEST).read_text())["cases"]
     assert [after[n]["attempts"] for n in "AB"] == [2, 1]
     assert mf.verify(out, "A", after["A"]) == (True, "verified")
