@@ -64,7 +64,7 @@ bench: $(STAMP)
 	set -e; for f in studies/benchmarks/bench_*.py; do $(BIN)/python $$f; done
 
 ## Mutation check (not part of `make test`): physics mutations one at a time, each must fail a
-## test; writes studies/benchmarks/results_mutation.md (~10 min on 2 cores)
+## test; writes studies/benchmarks/results_mutation.md (~6 min on 2 cores)
 mutate: $(STAMP)
 	$(BIN)/python studies/benchmarks/mutate.py
 

@@ -9,7 +9,7 @@ of the same tests on the unmutated copy must pass first. Results go to
 
 Usage::
 
-    .venv/bin/python studies/benchmarks/mutate.py            # make mutate: all (~5 min)
+    .venv/bin/python studies/benchmarks/mutate.py            # make mutate: all (~6 min)
     .venv/bin/python studies/benchmarks/mutate.py --only bdf2_constant_step_weights
 """
 
