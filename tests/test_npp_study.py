@@ -174,6 +174,7 @@ def test_metrics_independent_of_rank_count(shared_tmp):
     assert not math.isnan(world["cell_voltage_V"])
 
 
+@pytest.mark.slow  # off-screen rendering: pyvista and the fonts load on first use
 def test_pngs_are_written_and_not_blank(shared_tmp):
     """``output.pngs``: c_Li.png and phi.png of a 2D case exist and show a varying field."""
     import matplotlib.image as mpimg
