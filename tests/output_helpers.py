@@ -10,6 +10,7 @@ from dolfinx import fem as dfem
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
+from fem.collective import on_rank0 as on_root  # noqa: F401 - re-raises on every rank
 from geometries.bundle import LayerInfo, MeshBundle
 
 WIDTH_UM, Y_IFACE_UM, HEIGHT_UM = 4.0, 1.0, 3.0
@@ -22,26 +23,6 @@ BOUNDARIES = {"anode": 11, "cathode": 12, "left": 13, "right": 14, "LLZO_layer|P
 #: both sides are the same computation, so such a test counts only under mpiexec
 under_mpiexec_only = pytest.mark.skipif(
     MPI.COMM_WORLD.size == 1, reason="compares one rank with all ranks: needs mpiexec -n >= 2")
-
-
-def on_root(comm: MPI.Comm, fn):
-    """Evaluate ``fn()`` on rank 0 (file checks) and give its result to every rank.
-
-    An exception on rank 0 is raised there and, as a RuntimeError with the same message,
-    on every other rank (no rank deadlocks in a later collective, none passes silently).
-    """
-    value, error = None, None
-    if comm.rank == 0:
-        try:
-            value = fn()
-        except Exception as e:  # noqa: BLE001 - re-raised below, on every rank
-            error = e
-    message = comm.bcast(None if error is None else repr(error), root=0)
-    if message is not None:
-        if error is not None:
-            raise error
-        raise RuntimeError(f"on_root: rank 0 raised {message}")
-    return comm.bcast(value, root=0)
 
 
 def toy_bundle(comm: MPI.Comm = MPI.COMM_WORLD, n: int = 8) -> MeshBundle:
