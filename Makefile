@@ -20,7 +20,7 @@ PY_CANDIDATES := python3.12 python3.13 python3.14 \
   /usr/bin/python3.12 /usr/bin/python3.13 /usr/local/bin/python3.12 /usr/local/bin/python3.13 python3
 PYTHON ?= $(firstword $(foreach p,$(PY_CANDIDATES),$(shell $(p) -c 'import sys; print("ok") if sys.version_info >= (3, 12) else None' 2>/dev/null | grep -q ok && echo $(p))))
 
-.PHONY: install demo test test-serial test-mpi paraview-check lint bench docker docker-base clean
+.PHONY: install demo test test-serial test-mpi paraview-check lint bench mutate docker docker-base clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried: $(PY_CANDIDATES)); set PYTHON=/path/to/python3.12" >&2; exit 2; }
@@ -63,6 +63,11 @@ lint: $(STAMP)
 ## run by hand without --record they go to results/benchmarks/ (not tracked)
 bench: $(STAMP)
 	set -e; for f in studies/benchmarks/bench_*.py; do $(BIN)/python $$f --record; done
+
+## Mutation check (not part of `make test`): physics mutations one at a time, each must fail a
+## test; writes studies/benchmarks/results_mutation.md (~6 min on 2 cores)
+mutate: $(STAMP)
+	$(BIN)/python studies/benchmarks/mutate.py
 
 docker:
 	docker build -f containers/Dockerfile -t csefem:0.1.0 .

@@ -1,8 +1,7 @@
 """Closed-form electrochemistry used by diagnostics and verification tests.
 
 Pure Python, SI units throughout (m, s, mol/m^3, A/m^2, S/m, V, K). Every formula
-names its section of ``shared/reference/verification.md`` (N1-N7) or
-``physics-npp.md``. Conventions of the 1D references: ``x = 0`` is the *source*
+names its section of docs/theory/npp.md. Conventions of the 1D references: ``x = 0`` is the *source*
 electrode (Li+ released, flux N = i/F into the electrolyte) and ``x = L`` the
 *plating* electrode; the electrodes are reversible; dilute, electroneutral model.
 
@@ -22,14 +21,14 @@ from fem.constants import VACUUM_PERMITTIVITY_F_PER_M as EPS0
 
 OperatingPoint = Literal["ok", "warn", "over-limiting"]
 
-#: i/i_lim thresholds of physics-npp.md sec. 6 ("classify the operating point").
+#: i/i_lim thresholds of docs/theory/npp.md sec. 7.2 ("classify the operating point").
 WARN_RATIO = 0.5
 LIMIT_RATIO = 1.0
 
 
 def debye_length_m(c0_mol_per_m3: float, eps_r: float, temperature_K: float,
                    immobilized_fraction: float = 0.0) -> float:
-    """Debye length lambda_D [m] (physics-npp.md sec. 7).
+    """Debye length lambda_D [m] (docs/theory/npp.md sec. 6).
 
     lambda_D = sqrt(eps0 eps_r RT / (F^2 sum_mobile z^2 c)); only mobile ions screen, so
     sum = (2 - alpha) c0 (c+ = c0, c_anion = (1 - alpha) c0).
@@ -43,7 +42,7 @@ def debye_length_m(c0_mol_per_m3: float, eps_r: float, temperature_K: float,
 
 def limiting_current_A_per_m2(D_plus_m2_per_s: float, c0_mol_per_m3: float,
                               L_m: float) -> float:
-    """Binary limiting current density i_lim = 4 F D+ c0 / L [A/m^2] (verification.md N2).
+    """Binary limiting current density i_lim = 4 F D+ c0 / L [A/m^2] (docs/theory/npp.md sec. 7.2).
 
     Valid for an immobilised fraction alpha = 0 only (alpha > 0 has no limiting current).
     """
@@ -52,14 +51,14 @@ def limiting_current_A_per_m2(D_plus_m2_per_s: float, c0_mol_per_m3: float,
 
 
 def salt_diffusivity(D_plus_m2_per_s: float, D_anion_m2_per_s: float) -> float:
-    """Binary salt diffusivity D_s = 2 D+ D_a / (D+ + D_a) [m^2/s] (verification.md N4)."""
+    """Binary salt diffusivity D_s = 2 D+ D_a / (D+ + D_a) [m^2/s] (docs/theory/npp.md sec. 7.4)."""
     _positive(D_plus=D_plus_m2_per_s, D_anion=D_anion_m2_per_s)
     return 2.0 * D_plus_m2_per_s * D_anion_m2_per_s / (D_plus_m2_per_s + D_anion_m2_per_s)
 
 
 def sand_time_s(D_plus_m2_per_s: float, D_anion_m2_per_s: float, t_plus: float,
                 c0_mol_per_m3: float, i_A_per_m2: float) -> float:
-    """Sand's time t_Sand = pi D_s (c0 F)^2 / (4 [(1 - t+) i]^2) [s] (verification.md N4).
+    """Sand's time t_Sand = pi D_s (c0 F)^2 / (4 [(1 - t+) i]^2) [s] (docs/theory/npp.md sec. 7.4).
 
     The semi-infinite limit: meaningful when t_Sand << L^2/(4 D_s), i.e. for i > i_lim.
     Returns ``inf`` for i = 0 or t+ = 1 (no salt depletion).
@@ -74,7 +73,7 @@ def sand_time_s(D_plus_m2_per_s: float, D_anion_m2_per_s: float, t_plus: float,
 def binary_steady_profile(x_m: float | Sequence[float], i_A_per_m2: float,
                           D_plus_m2_per_s: float, c0_mol_per_m3: float,
                           L_m: float) -> float | list[float]:
-    """Steady galvanostatic salt concentration c(x) [mol/m^3] (verification.md N1).
+    """Steady galvanostatic salt concentration c(x) [mol/m^3] (docs/theory/npp.md sec. 7.1).
 
     c(x) = c0 + (N / (2 D+)) (L/2 - x), N = i/F, x from the source electrode.
     Accepts a number or a sequence of positions [m].
@@ -91,20 +90,23 @@ def binary_steady_profile(x_m: float | Sequence[float], i_A_per_m2: float,
 
 def binary_steady_voltage_V(i_A_per_m2: float, D_plus_m2_per_s: float, c0_mol_per_m3: float,
                             L_m: float, temperature_K: float) -> float:
-    """Steady cell voltage V = (2RT/F) ln[(1 + a)/(1 - a)], a = i/i_lim [V] (verification.md N1).
+    """Steady cell voltage V = (2RT/F) ln[(1 + a)/(1 - a)], a = i/i_lim [V]
+    (docs/theory/npp.md sec. 7.1).
 
     Half of V is the electrolyte potential drop, half the Nernstian concentration
     overpotential. Raises ``ValueError`` for |i| >= i_lim (no steady state).
     """
     a = i_A_per_m2 / limiting_current_A_per_m2(D_plus_m2_per_s, c0_mol_per_m3, L_m)
     if abs(a) >= 1.0:
-        raise ValueError(f"|i|/i_lim = {abs(a):.6g} >= 1: no steady state (verification.md N2)")
+        raise ValueError(f"|i|/i_lim = {abs(a):.6g} >= 1: no steady state "
+                         "(docs/theory/npp.md sec. 7.2)")
     return 2.0 * R * temperature_K / F * math.log((1.0 + a) / (1.0 - a))
 
 
 def potentiostatic_steady_current(V: float, i_lim_A_per_m2: float,
                                   temperature_K: float) -> float:
-    """Steady current density i_ss = i_lim tanh(F V / (4RT)) [A/m^2] (verification.md N3)."""
+    """Steady current density i_ss = i_lim tanh(F V / (4RT)) [A/m^2]
+    (docs/theory/npp.md sec. 7.3)."""
     return i_lim_A_per_m2 * math.tanh(F * V / (4.0 * R * temperature_K))
 
 
@@ -124,7 +126,8 @@ def _stack(thicknesses_m: Sequence[float], *per_layer: Sequence[float]) -> None:
 
 
 def stack_R0_ohm_m2(thicknesses_m: Sequence[float], sigmas_S_per_m: Sequence[float]) -> float:
-    """Ohmic area-specific resistance R0 A = sum L_k / sigma_k [Ohm m^2] (verification.md N7)."""
+    """Ohmic area-specific resistance R0 A = sum L_k / sigma_k [Ohm m^2]
+    (docs/theory/npp.md sec. 7.7)."""
     _stack(thicknesses_m, sigmas_S_per_m)
     return sum(L / s for L, s in zip(thicknesses_m, sigmas_S_per_m, strict=True))
 
@@ -139,13 +142,14 @@ def stack_Rss_ohm_m2(thicknesses_m: Sequence[float], sigmas_S_per_m: Sequence[fl
 
 def stack_effective_conductivity(thicknesses_m: Sequence[float],
                                  sigmas_S_per_m: Sequence[float]) -> float:
-    """Series conductivity sigma_eff = L_tot / sum(L_k / sigma_k) [S/m] (verification.md N7)."""
+    """Series conductivity sigma_eff = L_tot / sum(L_k / sigma_k) [S/m]
+    (docs/theory/npp.md sec. 7.7)."""
     return sum(thicknesses_m) / stack_R0_ohm_m2(thicknesses_m, sigmas_S_per_m)
 
 
 def stack_bruce_vincent_t_plus(thicknesses_m: Sequence[float], sigmas_S_per_m: Sequence[float],
                                t_pluses: Sequence[float]) -> float:
-    """Small-signal Bruce-Vincent ratio of a stack, R0 / R_ss (verification.md N6)."""
+    """Small-signal Bruce-Vincent ratio of a stack, R0 / R_ss (docs/theory/npp.md sec. 7.6)."""
     return (stack_R0_ohm_m2(thicknesses_m, sigmas_S_per_m)
             / stack_Rss_ohm_m2(thicknesses_m, sigmas_S_per_m, t_pluses))
 
@@ -166,7 +170,7 @@ def stack_binary_steady_concentrations(i_A_per_m2: float, thicknesses_m: Sequenc
                                        c0_mol_per_m3: float) -> tuple[float, float]:
     """Salt concentration at the source and plating electrodes of a binary stack [mol/m^3].
 
-    verification.md N7: with c_f = 0 in every layer (and one c0) the steady profile is
+    docs/theory/npp.md sec. 7.7: with c_f = 0 in every layer (and one c0) the steady profile is
     continuous and piecewise linear, slope -N/(2 D+_k), and conserves c0 L_tot. Layers
     are listed from the source electrode (x = 0) to the plating electrode (x = L_tot).
     """
@@ -196,7 +200,8 @@ def stack_binary_steady_voltage_V(i_A_per_m2: float, thicknesses_m: Sequence[flo
     c_src, c_pl = stack_binary_steady_concentrations(i_A_per_m2, thicknesses_m,
                                                      D_plus_m2_per_s, c0_mol_per_m3)
     if c_pl <= 0 or c_src <= 0:
-        raise ValueError("i >= the stack's limiting current: no steady state (verification.md N7)")
+        raise ValueError("i >= the stack's limiting current: no steady state "
+                         "(docs/theory/npp.md sec. 7.7)")
     return 2.0 * R * temperature_K / F * math.log(c_src / c_pl)
 
 
@@ -217,7 +222,8 @@ def bruce_vincent(I0: float, Iss: float, dV: float, R0: float = 0.0, Rss: float 
 
 
 def finite_dv_factor(dV: float, temperature_K: float) -> float:
-    """Finite-amplitude Bruce-Vincent factor tanh(v/4)/(v/4), v = F dV / RT (verification.md N6).
+    """Finite-amplitude Bruce-Vincent factor tanh(v/4)/(v/4), v = F dV / RT
+    (docs/theory/npp.md sec. 7.6).
 
     Exact for a binary cell with reversible electrodes: t_BV = t+ * factor.
     """
@@ -228,7 +234,7 @@ def finite_dv_factor(dV: float, temperature_K: float) -> float:
 
 
 class DonnanState(NamedTuple):
-    """Equilibrium in layer 2 next to layer 1 (verification.md N7)."""
+    """Equilibrium in layer 2 next to layer 1 (docs/theory/npp.md sec. 7.7)."""
 
     c_plus2: float
     c_anion2: float
@@ -252,7 +258,7 @@ def donnan_equilibrium(c_plus1: float, c_anion1: float, c_fixed2: float) -> Donn
 def classify_operating_point(i_A_per_m2: float, i_lim_A_per_m2: float | None) -> OperatingPoint:
     """Classify |i|/i_lim: "ok" (< 0.5), "warn" (0.5 to 1), "over-limiting" (>= 1).
 
-    physics-npp.md sec. 6. ``i_lim`` of ``None`` or ``inf`` (immobilised anions: no
+    docs/theory/npp.md sec. 7.2. ``i_lim`` of ``None`` or ``inf`` (immobilised anions: no
     limiting current) gives "ok".
     """
     if i_lim_A_per_m2 is None or math.isinf(i_lim_A_per_m2):

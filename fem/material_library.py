@@ -1,4 +1,4 @@
-"""The default parameter set: one cited entry per material (physics-npp.md sec. 9,
+"""The default parameter set: one cited entry per material (docs/theory/npp.md sec. 10,
 physics-phasefield.md secs. 5 and 7). Look materials up with :func:`get_material`.
 
 Conductivities are given as the (25 C, 60 C) pair of the notes; the apparent
@@ -23,13 +23,13 @@ from fem.materials import (
 
 S_PER_CM = 100.0  # S/m per S/cm
 
-# Shared defaults [assumption], physics-npp.md sec. 9
+# Shared defaults [assumption], docs/theory/npp.md sec. 10
 C0_LITFSI_PEO_MOL_PER_M3 = 1100.0  # EO:Li ~ 18
 EPS_R_POLYMER = 8.0
 PE_SKELETON_POROSITY = 0.4  # PE separator porosity, Bruggeman exponent 1.5 [assumption]
 
-_SRC_C0 = "[assumption] EO:Li ~ 18 (physics-npp.md sec. 9)"
-_SRC_EPS = "[assumption] range 5-9 (physics-npp.md sec. 9)"
+_SRC_C0 = "[assumption] EO:Li ~ 18 (docs/theory/npp.md sec. 10)"
+_SRC_EPS = "[assumption] range 5-9 (docs/theory/npp.md sec. 10)"
 _SRC_EA = "[derived] apparent Ea through sigma(25 C) and sigma(60 C)"
 
 
@@ -62,7 +62,7 @@ def _mof_layer() -> Material:
         immobilized_fraction_rule="equal_diffusivity",
         sources={
             "sigma_ref_S_per_m": "[assumption] Li-IL@MOF ~1e-4 S/cm and above at 25 C (SI refs S4, S5)",
-            "activation_energy_J_per_mol": "[assumption] 0.3 eV (physics-npp.md sec. 9)",
+            "activation_energy_J_per_mol": "[assumption] 0.3 eV (docs/theory/npp.md sec. 10)",
             "t_plus": "[assumption] 0.6: open metal sites anchor anions (Shen et al. 2019)",
             "immobilized_fraction": "[derived] Option B alpha = (2t+ - 1)/t+ = 1/3",
             "c0_mol_per_m3": _SRC_C0, "relative_permittivity": _SRC_EPS,

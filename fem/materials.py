@@ -5,13 +5,13 @@ Every number carries its unit in the field name and a source tag in ``sources``:
 cited literature, ``[derived]`` computed from other values (formula given),
 ``[assumption]`` a representative value csefem exposes as an overridable input.
 ``[study file]`` / ``[user]`` a value set in a study file or in Python.
-The notes behind the values are ``shared/reference/physics-npp.md`` section 9 and
+The notes behind the values are docs/theory/npp.md section 10 and
 ``physics-phasefield.md`` sections 5 and 7.
 
 Conductivity follows one of the laws of :mod:`fem.conductivity` (``conductivity_law``):
 Arrhenius, sigma(T) = sigma_ref exp[-(Ea/R)(1/T - 1/T_ref)] (SI eq. S2, the library's
 law), VTF or a measured table; the diffusivities follow from (sigma, t+, alpha) by the consistent
-Nernst-Einstein split (physics-npp.md section 4, Option A), so the model returns
+Nernst-Einstein split (docs/theory/npp.md sec. 4, Option A), so the model returns
 the input sigma and t+ for any immobilised fraction alpha.
 """
 
@@ -281,7 +281,8 @@ def activation_energy_from_pair(sigma1: float, T1_K: float, sigma2: float, T2_K:
 
 def nernst_einstein_split(sigma_S_per_m: float, t_plus: float, immobilized_fraction: float,
                           c0_mol_per_m3: float, temperature_K: float) -> tuple[float, float]:
-    """(D+, D_anion) in m^2/s reproducing sigma and t+ exactly (physics-npp.md sec. 4, Option A).
+    """(D+, D_anion) in m^2/s reproducing sigma and t+ exactly (docs/theory/npp.md sec. 4,
+    Option A).
 
     c+ = c0, c_anion = (1 - alpha) c0, c_fixed = alpha c0;
     D+ = t+ sigma RT / (F^2 c0), D_a = (1 - t+) sigma RT / (F^2 (1 - alpha) c0).
@@ -302,7 +303,8 @@ def sigma_and_t_plus(D_plus: float, D_anion: float, c_plus: float, c_anion: floa
 
 
 def immobilized_fraction_equal_diffusivity(t_plus: float) -> float:
-    """Option B of physics-npp.md sec. 4 ("free anions with the normal D"): alpha = (2t+ - 1)/t+.
+    """Option B of docs/theory/npp.md sec. 4 ("free anions with the normal D"):
+    alpha = (2t+ - 1)/t+.
 
     Feasible only for t+ >= 0.5; raises otherwise.
     """

@@ -1,6 +1,6 @@
 """One output layer for every case: mesh + tags, field series, CSV series, summary.json.
 
-Layout of a case directory (ParaView opens every file; see engineering.md 1.6)::
+Layout of a case directory (ParaView opens every file)::
 
     mesh.xdmf/.h5     mesh, cell tags "material", facet tags "boundaries"
     materials.json    region id -> region name and material name (the colours' legend)

@@ -6,8 +6,8 @@ stacked with titles) are plain functions: call them on one rank (or pass ``comm`
 have rank 0 draw).
 
 Off-screen rendering needs ``PYVISTA_OFF_SCREEN=true`` and EGL
-(``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow``, system ``libegl1 libgl1-mesa-dri``);
-see engineering.md 1.8.  Without a GL library VTK segfaults.
+(``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow``, system ``libegl1 libgl1-mesa-dri``).
+Without a GL library VTK segfaults.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Named geometries of the seed paper's simulation domains (2D and one 3D variant).
 
 Each preset is a function returning an explicit :class:`GeometryConfig` (no protrusion:
-add ``protrusions`` in the study to break the 1D symmetry, physics-npp.md sec. 1).
+add ``protrusions`` in the study to break the 1D symmetry, docs/theory/npp.md sec. 10).
 Every length is a module-level parameter [um] with its source or "[assumption]";
 study files override any of them through the ``geometry`` table.
 
 Sources: [SI] = supporting information of Zhang et al., "12.6 um-Thick Asymmetric
-Composite Electrolyte..."; notes in ``shared/reference/physics-npp.md`` (sec. 1, 9) and
+Composite Electrolyte..."; notes in docs/theory/npp.md (sec. 10) and
 ``physics-phasefield.md`` (sec. 8, 11).
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from geometries.spec import FilamentSpec, GeometryConfig, LayerSpec, MeshSpec
 
 # --- PEO vs PEO/MOF: 100 x 20 um^2 domain [SI] ---------------------------------------
-#: Electrodes on the long sides [assumption, physics-npp.md sec. 1]: the 20 um side is
+#: Electrodes on the long sides [assumption, docs/theory/npp.md sec. 10]: the 20 um side is
 #: the inter-electrode distance, the 100 um side the width.
 PEO_WIDTH_UM = 100.0  # [SI] 100 x 20 um^2 domain
 PEO_THICKNESS_UM = 20.0  # [SI] (with the long-sides electrode assumption)
@@ -28,7 +28,7 @@ PEO_MESH = MeshSpec(size_um=2.0, anode_size_um=0.5, refine_distance_um=5.0)
 # --- PEO vs PLM: 20 x 5.6 um^2 domain [SI, "in accordance with the SEM results"] ------
 SMALL_WIDTH_UM = 20.0  # [SI]
 SMALL_THICKNESS_UM = 5.6  # [SI]
-#: PLM layer split, MOF layer facing the Li anode [assumption, physics-npp.md sec. 9].
+#: PLM layer split, MOF layer facing the Li anode [assumption, docs/theory/npp.md sec. 10].
 PLM_MOF_UM = 3.0
 PLM_PE_PEO_UM = 6.6
 PLM_LLZO_UM = 3.0

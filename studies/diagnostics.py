@@ -1,6 +1,6 @@
 """Pre-solve physical diagnostics of a case: does the requested run make sense?
 
-physics-npp.md sec. 6 ("diagnose before solving") and 7, physics-phasefield.md secs. 6
+docs/theory/npp.md sec. 7.2 ("diagnose before solving") and 6, physics-phasefield.md secs. 6
 and 11. For the operating point of a case this reports, from closed forms
 (:mod:`fem.electrochem`) only:
 
@@ -34,7 +34,7 @@ from geometries.spec import region_names
 log = get_logger("diagnostics")
 Level = Literal["info", "warn", "error"]
 UM = 1e-6
-#: Full-Poisson meshes should resolve lambda_D / 5 (physics-npp.md sec. 7).
+#: Full-Poisson meshes should resolve lambda_D / 5 (docs/theory/npp.md sec. 6).
 DEBYE_CELLS = 5.0
 #: Phase-field rules (physics-phasefield.md secs. 6 and 11).
 PF_H_PER_DELTA0, PF_GAP_PER_DELTA0, PF_DOMAIN_PER_DELTA0 = 0.4, 6.0, 10.0
@@ -140,7 +140,7 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
     Rss = ec.stack_Rss_ohm_m2(Ls, sig_eff, [r["tr"].t_plus for r in layers])
     add("R0_ohm_cm2", R0 * 1e4, "Ohm cm^2", "info", "ohmic area-specific resistance sum L/sigma")
     add("Rss_ohm_cm2", Rss * 1e4, "Ohm cm^2", "info",
-        "small-signal steady ASR sum L/(t+ sigma) (verification.md N3, N6)")
+        "small-signal steady ASR sum L/(t+ sigma) (docs/theory/npp.md sec. 7.3, 7.6)")
     i = case.conditions.current_density_A_per_m2()
     V_set = case.conditions.cell_voltage_V
     if V_set is not None:
@@ -178,7 +178,8 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
         cls = ec.classify_operating_point(i, i_lim)
         worst = max(worst, cls, key=["ok", "warn", "over-limiting"].index)
         add("i_over_ilim[stack]", i / i_lim, "", _level(cls, steady),
-            f"{cls}: stack limiting current {i_lim / 10:.4g} mA/cm^2 (verification.md N2, N7)"
+            f"{cls}: stack limiting current {i_lim / 10:.4g} mA/cm^2 "
+            "(docs/theory/npp.md sec. 7.2, 7.7)"
             + ("; a steady state does not exist, the steady solve is refused"
                if cls == "over-limiting" and steady else ""))
         if cls != "over-limiting":
@@ -197,7 +198,7 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
     if V_set is not None and ohmic > V_set:
         add("ohmic_drop_vs_voltage", ohmic / V_set, "", "warn",
             f"the ohmic drop {ohmic * 1e3:.4g} mV exceeds the imposed {V_set * 1e3:.4g} mV: "
-            "current and voltage together are inconsistent (physics-npp.md sec. 6)")
+            "current and voltage together are inconsistent (docs/theory/npp.md sec. 7.2)")
     first = layers[0]
     if first["tr"].c_fixed_mol_per_m3 == 0:
         tr = first["tr"]
@@ -205,7 +206,7 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
                                 tr.c_plus_mol_per_m3, i / first["open"])
         end = case.conditions.end_time_s
         level: Level = "info"
-        msg = "Sand's time at the plating anode (semi-infinite limit, verification.md N4)"
+        msg = "Sand's time at the plating anode (semi-infinite limit, docs/theory/npp.md sec. 7.4)"
         if worst == "over-limiting" and not steady:
             level = "warn"
             msg += "; the transient run stops when the anode depletes"

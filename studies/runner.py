@@ -19,7 +19,8 @@ after any kill.
 after each round the groups' results are gathered with a collective on all ranks and
 rank 0 updates the manifest atomically. With more than one group the first case runs
 on all ranks first, which also warms the form JIT cache before the fan-out
-(engineering.md 1.5). A case that raises is logged with its name and marked failed;
+(groups compiling the same new form at once wait on the cache's lock files, which time
+out after 10 s by default). A case that raises is logged with its name and marked failed;
 the others still run.
 
 Every file-system step of rank 0 runs through :func:`fem.collective.on_rank0`, so its

@@ -5,16 +5,24 @@ from __future__ import annotations
 from fem import _stack  # noqa: F401
 
 import numpy as np
+import pytest
 from dolfinx import fem as dfem
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
+from fem.collective import on_rank0 as on_root  # noqa: F401 - re-raises on every rank
 from geometries.bundle import LayerInfo, MeshBundle
 
 WIDTH_UM, Y_IFACE_UM, HEIGHT_UM = 4.0, 1.0, 3.0
 REGIONS = {"LLZO_layer": 1, "PEO": 2}
 MATERIALS = {"LLZO_layer": "LLZO_layer", "PEO": "PEO"}
 BOUNDARIES = {"anode": 11, "cathode": 12, "left": 13, "right": 14, "LLZO_layer|PEO": 15}
+
+
+#: for tests that compare a computation on one rank with the same on all ranks: serially
+#: both sides are the same computation, so such a test counts only under mpiexec
+under_mpiexec_only = pytest.mark.skipif(
+    MPI.COMM_WORLD.size == 1, reason="compares one rank with all ranks: needs mpiexec -n >= 2")
 
 
 def toy_bundle(comm: MPI.Comm = MPI.COMM_WORLD, n: int = 8) -> MeshBundle:

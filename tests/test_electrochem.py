@@ -1,4 +1,4 @@
-"""Closed-form electrochemistry against the reference numbers of verification.md (N1-N7)."""
+"""Closed-form electrochemistry against the reference numbers of docs/theory/npp.md sec. 6-7."""
 
 import math
 
@@ -9,7 +9,7 @@ from fem.constants import FARADAY_C_PER_MOL as F
 from fem.constants import GAS_CONSTANT_J_PER_MOL_K as R
 from fem.materials import nernst_einstein_split
 
-# verification.md N1: PEO, sigma = 3e-4 S/cm, t+ = 0.2, c0 = 1100 mol/m^3, 60 C, 20 um.
+# docs/theory/npp.md sec. 7.1: PEO, sigma = 3e-4 S/cm, t+ = 0.2, c0 = 1100 mol/m^3, 60 C, 20 um.
 SIGMA, T_PLUS, C0, T60, L = 3e-2, 0.2, 1100.0, 333.15, 20e-6
 D_PLUS, D_ANION = nernst_einstein_split(SIGMA, T_PLUS, 0.0, C0, T60)
 I_02 = 2.0  # 0.2 mA/cm^2 in A/m^2
@@ -55,7 +55,7 @@ def test_potentiostatic_inverts_galvanostatic():
         V = ec.binary_steady_voltage_V(a * i_lim, D_PLUS, C0, L, T60)
         assert ec.potentiostatic_steady_current(V, i_lim, T60) == pytest.approx(a * i_lim,
                                                                                 rel=1e-12)
-    # physics-npp.md sec. 6: 10 mV across 20 um PEO at 60 C gives I_ss = 0.30 mA/cm^2
+    # docs/theory/npp.md sec. 7.3: 10 mV across 20 um PEO at 60 C gives I_ss = 0.30 mA/cm^2
     assert ec.potentiostatic_steady_current(0.01, i_lim, T60) == pytest.approx(3.0, rel=0.01)
 
 
@@ -117,7 +117,7 @@ def test_donnan_n7():
 
 
 def test_debye_length():
-    # physics-npp.md sec. 7 table: 0.093 / 0.098 / 0.077 nm; N8 gives 0.0926 nm at 25 C
+    # docs/theory/npp.md sec. 6 table: 0.093 / 0.098 / 0.077 nm; sec. 6.3 gives 0.0926 nm at 25 C
     assert ec.debye_length_m(1100, 8, 298.15) == pytest.approx(0.0926e-9, rel=1e-3)
     assert ec.debye_length_m(1100, 8, 333.15) == pytest.approx(0.098e-9, rel=6e-3)
     assert ec.debye_length_m(1100, 5, 333.15) == pytest.approx(0.077e-9, rel=6e-3)

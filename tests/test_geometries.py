@@ -24,6 +24,7 @@ from geometries.io import boundary_measures, mesh_stats, read_mesh_xdmf, region_
     write_mesh_xdmf
 from geometries.presets import PLM_SCALE_5P6, PRESETS, SMALL_THICKNESS_UM
 from geometries.spec import GeometryConfig, region_names
+from output_helpers import under_mpiexec_only
 
 RTOL = 1e-10
 
@@ -222,6 +223,7 @@ def test_refinement_fields():
     assert fine["num_cells"] > 3 * flat["num_cells"]
 
 
+@under_mpiexec_only
 def test_parallel_equals_serial(comm):
     """Global cell count and measures on ``comm`` equal a serial build on each rank."""
     for data in ({"preset": "plm_filaments_20x5.6", "mesh": COARSE["plm_filaments_20x5.6"]},

@@ -15,14 +15,14 @@ from fem.materials import (
     sigma_and_t_plus,
 )
 
-# physics-npp.md sec. 9: (sigma 25 C, sigma 60 C) in S/cm, t+, alpha
+# docs/theory/npp.md sec. 10: (sigma 25 C, sigma 60 C) in S/cm, t+, alpha
 TABLE = {
     "PEO": (5e-6, 3e-4, 0.2, 0.0),
     "PEO_MOF": (3e-5, 5e-4, 0.6, 1 / 3),
     "LLZO_layer": (1e-5, 3e-4, 0.4, 0.0),
 }
 
-# physics-npp.md sec. 9, derived D at 60 C with c0 = 1100 mol/m^3 (3 significant digits)
+# docs/theory/npp.md sec. 10, derived D at 60 C with c0 = 1100 mol/m^3 (3 significant digits)
 D60 = {"PEO": (1.62e-12, 6.49e-12), "PEO_MOF": (8.11e-12, 8.11e-12),
        "MOF_layer": (1.66e-11, 1.66e-11), "LLZO_layer": (3.25e-12, 4.87e-12)}
 

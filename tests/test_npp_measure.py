@@ -1,4 +1,4 @@
-"""Virtual measurements (verification.md N3, N6, N9; SI eqs. S1-S3) on 1D cells.
+"""Virtual measurements (docs/theory/npp.md sec. 7.3, 7.6, 7.8; SI eqs. S1-S3) on 1D cells.
 
 The study-type entry points ``run_conductivity`` / ``run_bruce_vincent`` run on interval
 meshes (100 P1 cells per layer) with a real :class:`fem.output.CaseOutput`; the
@@ -28,7 +28,8 @@ from fem.npp.measure import (
 from fem.npp.meshes import stack_bundle
 from fem.output import CaseOutput
 
-# verification.md N6 stack: L = (3, 6.6, 3) um, sigma = (5, 1, 3)e-4 S/cm, t+ = (0.6, 0.2, 0.4),
+# docs/theory/npp.md sec. 7.6 stack: L = (3, 6.6, 3) um, sigma = (5, 1, 3)e-4 S/cm,
+# t+ = (0.6, 0.2, 0.4),
 # all binary (alpha = 0) so that the rest state is the nominal composition
 N6_STACK = [("MOF_layer", 3.0, 5e-2, 0.6), ("PE_PEO", 6.6, 1e-2, 0.2), ("LLZO_layer", 3.0, 3e-2, 0.4)]
 

@@ -1,9 +1,12 @@
-"""Method of manufactured solutions for the coupled NPP system (verification.md C1).
+"""Method of manufactured solutions for the coupled NPP system (docs/theory/npp.md sec. 9).
 
 Both formulations (electroneutral mu-form and full Poisson), P1 and P2, on a two-region
 unit square whose regions differ in D+, D_a, c_f and eps_r (the interface flux jump of
 the manufactured fields enters as a dS source).  Sources are built symbolically in UFL
-from the exact fields, the steady residual is the production one of
+from the exact fields with the constitutive closures written out HERE from the equations
+(docs/theory/npp.md sec. 2-3), independently of :mod:`fem.npp.forms`: a mistake in a
+production closure (e.g. the sign of c_f in the charge density) then leaves an O(1) error
+and the rates collapse.  The steady residual is the production one of
 :class:`fem.npp.problem.NPPProblem`, and the test asserts the observed L2 and H1 RATES
 on the two finest of four levels (>= p+1-0.15 and >= p-0.1).
 """
@@ -20,7 +23,6 @@ import ufl
 from dolfinx import fem as dfem
 from mpi4py import MPI
 
-from fem.npp import forms
 from fem.npp.build import solver_options
 from fem.npp.coefficients import RegionTransport, Scales
 from fem.npp.config import Config
@@ -56,10 +58,12 @@ def manufactured(problem: NPPProblem):
     ex = exact(x, ufl)
     n = ufl.FacetNormal(problem.mesh)
     v = ufl.TestFunctions(problem.W)
-    if problem.poisson:
-        cp, ca = forms.poisson_concentrations(ex[0], ex[1], ex[2])
-    else:
-        cp, ca = forms.en_concentrations(ex[0], ex[1], problem.c_fixed)
+    cf = problem.c_fixed
+    if problem.poisson:  # Boltzmann: mu_i = ln c_i + z_i psi, z = +1 / -1
+        cp, ca = ufl.exp(ex[0] - ex[2]), ufl.exp(ex[1] + ex[2])
+    else:  # electroneutral: c+ - c_a = c_f and c+ c_a = exp(mu+ + mu_a)
+        ca = -cf / 2 + ufl.sqrt(cf**2 / 4 + ufl.exp(ex[0] + ex[1]))
+        cp = ca + cf
     fluxes = [(problem.D_plus * cp * ufl.grad(ex[0]), v[0]),
               (problem.D_anion * ca * ufl.grad(ex[1]), v[1])]
     if problem.poisson:
@@ -70,8 +74,8 @@ def manufactured(problem: NPPProblem):
     extra = 0
     for k, (q, w) in enumerate(fluxes):
         f = -ufl.div(q)
-        if k == 2:
-            f -= forms.charge_density(cp, ca, problem.c_fixed)
+        if k == 2:  # Gauss law: -div(lam2 grad psi) = c+ - c_a - c_f
+            f -= cp - ca - cf
         jump = ufl.dot(q("+") - q("-"), n("+"))
         extra += -f * w * problem.dx - jump * w("+") * dS(iface)
     bcs = []

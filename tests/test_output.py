@@ -20,18 +20,14 @@ from mpi4py import MPI
 from fem.case import OutputConfig
 from fem.fileio import atomic_write_json, atomic_write_text, to_json
 from fem.output import CaseOutput, material_function, material_table
-from output_helpers import BOUNDARIES, REGIONS, p1_field, toy_bundle
+from output_helpers import BOUNDARIES, REGIONS, on_root, p1_field, toy_bundle
 
 
-def on_root(comm, fn):
-    """Evaluate ``fn()`` on rank 0 (file checks) and give its result to every rank."""
-    value = None
-    if comm.rank == 0:
-        try:
-            value = fn()
-        except Exception as e:  # report instead of deadlocking the other ranks
-            value = ("error", repr(e))
-    return comm.bcast(value, root=0)
+def test_on_root_raises_on_every_rank(comm):
+    """The tests' helper must not turn an exception into a (truthy) value on any rank."""
+    assert on_root(comm, lambda: comm.rank + 41) == 41
+    with pytest.raises(ZeroDivisionError, match="division"):
+        on_root(comm, lambda: 1 / 0)
 
 
 def global_count(comm, mask) -> int:

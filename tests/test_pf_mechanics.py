@@ -15,8 +15,9 @@ import ufl
 from mpi4py import MPI
 
 from dolfinx import fem
+from dolfinx import mesh as dmesh
 from fem.phasefield.domain import rectangle_bundle
-from fem.phasefield.energy import ElasticModel, stress
+from fem.phasefield.energy import ElasticModel, hydrostatic_pressure, lame, stress
 from fem.phasefield.mechanics import Mechanics, MechanicsConfig, max_over_cells
 from fem.phasefield.params import lame_scaled
 from fem.solvers import DIRECT
@@ -100,6 +101,41 @@ def test_reference_sharp_limit(interpolation):
     """The diffuse reference tends to the sharp bilayer -0.465 MPa of verification.md P5b."""
     sig = exact_sigma_yy(10.0, 5.0, 0.002, interpolation) * E0 / 1e6
     assert abs(sig / -0.465 - 1) < 2e-3
+
+
+_UNIT = dmesh.create_unit_square(MPI.COMM_SELF, 1, 1)
+
+
+def _value(expr) -> float:
+    """A spatially constant UFL expression on the unit square (its integral)."""
+    dx = ufl.dx(domain=_UNIT, metadata={"quadrature_degree": 2})
+    return float(fem.assemble_scalar(fem.form(expr * dx)))
+
+
+@pytest.mark.parametrize("interpolation", ["reuss", "h", "linear"])
+def test_package_moduli_equal_the_reference_moduli(interpolation):
+    """energy.lame (package) equals the references' numpy ``moduli`` at any xi."""
+    model = ElasticModel(LI, PEO, eigenstrain=EPS, interpolation=interpolation)
+    for x in (0.0, 0.1, 0.5, 0.83, 1.0):
+        lam, mu = lame(fem.Constant(_UNIT, x), model)
+        ref = moduli(x if interpolation == "linear" else h(x), interpolation)
+        assert (_value(lam), _value(mu)) == pytest.approx(ref, rel=1e-12, abs=1e-12)
+
+
+def test_package_stress_gives_the_sharp_bilayer():
+    """energy.stress on the two uniform layers of the sharp bilayer (a = b = 5): sigma_yy
+    = M eps_yy - beta h eps* is the same in Li and PEO and equals P5b's -0.465 MPa."""
+    (l1, m1), (l2, m2) = LI, PEO
+    M1, M2, b1 = l1 + 2 * m1, l2 + 2 * m2, 2 * (l1 + m1)
+    S = -EPS * b1 / M1 / (1 / M1 + 1 / M2)  # equal thicknesses
+    model = ElasticModel(LI, PEO, eigenstrain=EPS)
+    x = ufl.SpatialCoordinate(_UNIT)
+    got = []
+    for xi, e_yy in ((1.0, (S + b1 * EPS) / M1), (0.0, S / M2)):
+        sig, _ = stress(ufl.as_vector((0 * x[0], e_yy * x[1])), fem.Constant(_UNIT, xi), model)
+        got.append(_value(sig[1, 1]) * E0 / 1e6)
+    assert got == pytest.approx([S * E0 / 1e6] * 2, rel=1e-12)
+    assert got[0] == pytest.approx(-0.465, rel=2e-3)
 
 
 def test_diffuse_bilayer_references_differ():
@@ -230,6 +266,14 @@ def test_inclusion_reference_limit():
     assert abs(s_rr * E0 / 1e6 / -0.0900 - 1) < 2e-3
     assert abs(p * E0 / 1e6 / 0.0852 - 1) < 2e-3
     assert abs(s_rr / (-2 * PEO[1] * A) - 1) < 1e-9
+    # the package's stress and pressure in the core (u = A x, xi = 1) give the same values
+    model = ElasticModel(LI, PEO, eigenstrain=EPS)
+    u = float(A) * ufl.SpatialCoordinate(_UNIT)
+    one = fem.Constant(_UNIT, 1.0)
+    sig, _ = stress(u, one, model)
+    assert _value(sig[0, 0]) == pytest.approx(s_rr, rel=1e-12)
+    assert _value(sig[1, 1]) == pytest.approx(s_rr, rel=1e-12)
+    assert _value(hydrostatic_pressure(u, one, model)) == pytest.approx(p, rel=1e-12)
 
 
 

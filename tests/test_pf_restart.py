@@ -19,6 +19,7 @@ from fem.phasefield.build import build_simulation
 from fem.phasefield.config import Config
 from fem.phasefield.domain import rectangle_bundle
 from fem.phasefield.problem import C, XI
+from output_helpers import under_mpiexec_only
 
 PHYSICS = {"control": {"mode": "potentiostatic", "applied_potential_V": -0.01},
            "initial": {"layer_thickness_um": 0.8, "nuclei": [{"x_um": 2.0, "radius_um": 0.6}]},
@@ -86,6 +87,7 @@ def global_values(sim):
                      post.interface_length_um(), post.max_stresses_MPa()[0], bounds])
 
 
+@under_mpiexec_only
 def test_serial_and_parallel_agree(comm):
     """Fixed dt sequence on COMM_SELF (serial, on every rank) and on the test's comm."""
     out = []

@@ -18,18 +18,8 @@ from mpi4py import MPI
 
 from fem.output import CaseOutput
 from fem.plotting import gather_p1, line_plot_png, render_field_png, side_by_side_png
-from output_helpers import HEIGHT_UM, WIDTH_UM, Y_IFACE_UM, p1_field, toy_bundle
+from output_helpers import HEIGHT_UM, WIDTH_UM, Y_IFACE_UM, on_root, p1_field, toy_bundle
 from studies.report import axis_label, unit_of, write_report
-
-
-def on_root(comm, fn):
-    value = None
-    if comm.rank == 0:
-        try:
-            value = fn()
-        except Exception as e:  # reported, not deadlocked
-            value = ("error", repr(e))
-    return comm.bcast(value, root=0)
 
 
 def _png(path):

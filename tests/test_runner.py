@@ -14,6 +14,7 @@ from studies import registry
 from studies.cli import main
 from studies.runner import run_study
 from studies.schema import load_study_text
+from output_helpers import under_mpiexec_only
 
 TINY = """
 [study]
@@ -140,6 +141,7 @@ def test_failing_case_others_complete(shared_tmp, monkeypatch, capsys):
     assert not (out / "cases" / "A.partial").exists()
 
 
+@under_mpiexec_only
 def test_ranks_per_case_groups(shared_tmp):
     """With k = 1 on N ranks, after the first (JIT-warming, all-rank) case the N groups run
     N cases per round, each on one rank; with k = N every case uses all ranks."""
@@ -151,15 +153,12 @@ def test_ranks_per_case_groups(shared_tmp):
     names = ["A__w2um", "A__w3um", "A__w4um", "B"]
     assert all(m["cases"][n]["status"] == "done" for n in names)
     ranks = [m["cases"][n]["world_ranks"] for n in names]
-    if size == 1:
-        assert ranks == [[0]] * 4
-    else:
-        assert ranks[0] == list(range(size))  # warm-up on all ranks
-        assert all(len(r) == 1 for r in ranks[1:])
-        assert sorted(r[0] for r in ranks[1:1 + size]) == list(range(size))  # concurrent round
-        for n in names[1:]:
-            summary = json.loads((out / "cases" / n / "summary.json").read_text())
-            assert summary["n_ranks"] == 1
+    assert ranks[0] == list(range(size))  # warm-up on all ranks
+    assert all(len(r) == 1 for r in ranks[1:])
+    assert sorted(r[0] for r in ranks[1:1 + size]) == list(range(size))  # concurrent round
+    for n in names[1:]:
+        summary = json.loads((out / "cases" / n / "summary.json").read_text())
+        assert summary["n_ranks"] == 1
     out_all = Path(shared_tmp) / "all"
     assert _run(text, out_all, ranks_per_case=size) == 0
     m = _manifest(out_all)

@@ -18,7 +18,8 @@ from fem.phasefield import front_stability as fs
 from fem.phasefield import interface_elasticity as el
 from fem.phasefield import sharp_interface as si
 
-# PEO-LiTFSI at 60 C (verification.md N1 data): sigma 3e-4 S/cm, t+ 0.2, c0 1100 mol/m^3, 20 um
+# PEO-LiTFSI at 60 C (docs/theory/npp.md sec. 7.1 data): sigma 3e-4 S/cm, t+ 0.2, c0 1100 mol/m^3,
+# 20 um
 T, C0, SIGMA, T_PLUS, L = 333.15, 1100.0, 3e-2, 0.2, 20e-6
 D_P, D_A = nernst_einstein_split(SIGMA, T_PLUS, 0.0, C0, T)
 I_LIM = ec.limiting_current_A_per_m2(D_P, C0, L)  # 34.45 A/m^2

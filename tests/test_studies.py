@@ -259,7 +259,8 @@ def _diag(case, name):
 
 
 def test_diagnostics_peo_reference_values():
-    # verification.md N1/N2: PEO at 60 C, 20 um, 0.2 mA/cm^2 (t+ = 0.2, sigma = 3e-4 S/cm)
+    # docs/theory/npp.md sec. 7.1, 7.2: PEO at 60 C, 20 um, 0.2 mA/cm^2
+    # (t+ = 0.2, sigma = 3e-4 S/cm)
     case = load_study_text(BASE).case("PEO")
     assert _diag(case, "i_over_ilim[stack]").value == pytest.approx(0.058055, abs=1e-6)
     assert _diag(case, "i_over_ilim[PEO]").level == "info"

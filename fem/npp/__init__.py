@@ -1,4 +1,4 @@
-"""Nernst-Planck(-Poisson) transport in layered solid electrolytes (physics-npp.md).
+"""Nernst-Planck(-Poisson) transport in layered solid electrolytes (docs/theory/npp.md).
 
 Modules, from the maths up:
 

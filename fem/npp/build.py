@@ -1,6 +1,6 @@
 """From case data (bundle, materials, conditions, physics, solver) to an NPP problem.
 
-Also the pre-solve feasibility check of physics-npp.md sec. 6: the exact limiting flux of
+Also the pre-solve feasibility check of docs/theory/npp.md sec. 7.2: the exact limiting flux of
 the flat 1D stack (:mod:`fem.npp.reference`, valid for any layer sequence) decides
 whether a steady state exists.
 """
@@ -146,6 +146,6 @@ def check_steady_feasible(problem: NPPProblem) -> float:
     if ratio >= 1.0:
         raise OverLimitingError(
             f"steady state refused: i = {i / 10:.4g} mA/cm^2 is {ratio:.3g} x the stack's "
-            f"limiting current {i_lim / 10:.4g} mA/cm^2 (physics-npp.md sec. 6); no steady "
+            f"limiting current {i_lim / 10:.4g} mA/cm^2 (docs/theory/npp.md sec. 7.2); no steady "
             "state exists -- run mode = 'transient' to follow the depletion to Sand's time")
     return ratio

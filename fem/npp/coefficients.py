@@ -1,6 +1,6 @@
 """Scaled per-region transport data and the DG0 coefficient fields built from it.
 
-Scaling (physics-npp.md sec. 3.4, adapted to the mesh unit): lengths in um (the mesh
+Scaling (docs/theory/npp.md sec. 1, adapted to the mesh unit): lengths in um (the mesh
 coordinates), time in s, concentrations in units of ``c_ref``, potential as
 psi = F phi / RT.  Diffusivities are then in um^2/s (O(1-10) for the polymers), one
 scaled flux unit is ``c_ref * 1 um/s`` and the Poisson coefficient is
@@ -138,7 +138,7 @@ def dg0_field(mesh, cell_tags, values: dict[int, float], name: str) -> dfem.Func
 
 def anion_reference_potential(transport: dict[str, RegionTransport],
                               volumes_um: dict[str, float]) -> float:
-    """K0 = mu+ + mu_a of the rest state (physics-npp.md sec. 5 "Initial state").
+    """K0 = mu+ + mu_a of the rest state (docs/theory/npp.md sec. 5.5).
 
     At rest mu+ = 0 and mu_a = K0 uniform; each region's free anion is
     c_a = s / (c_f/2 + sqrt(c_f^2/4 + s)), s = exp(K0).  K0 makes the total free-anion

@@ -1,7 +1,7 @@
 """The ``physics`` table of an NPP case: formulation, boundary kinetics, time integration.
 
 Every value is a named, overridable input; defaults carry their source
-(``physics-npp.md`` section numbers) or ``[assumption]``.  The operating point itself
+(docs/theory/npp.md section numbers) or ``[assumption]``.  The operating point itself
 (temperature, current density / Li flux / cell voltage, end time) lives in
 :class:`fem.case.Conditions`.
 """
@@ -24,8 +24,8 @@ class Config:
     """NPP physics of one case (TOML ``[cases.physics]``).
 
     Attributes:
-        formulation: ``"electroneutral"`` (default; unknowns mu+ and mu_a, physics-npp.md
-            sec. 3.3) or ``"poisson"`` (unknowns mu+, mu_a, psi with the layers'
+        formulation: ``"electroneutral"`` (default; unknowns mu+ and mu_a, docs/theory/npp.md
+            sec. 3.2) or ``"poisson"`` (unknowns mu+, mu_a, psi with the layers'
             permittivities; for small domains, double layers, the SI-literal set-up).
         degree: Lagrange degree of the unknowns (1 or 2).
         mode: ``"steady"`` (pseudo-transient continuation to the steady state, inventory
@@ -33,13 +33,13 @@ class Config:
         time_integrator: ``"bdf2"`` (variable-step, first step backward Euler) or
             ``"backward_euler"``.
         kinetics: electrode kinetics under a potentiostatic drive: ``"reversible"``
-            (mu+ = F phi_s / RT at the electrode) or ``"butler_volmer"`` (physics-npp.md
-            sec. 5 B2). Galvanostatic drives always use a reversible plating anode as the
+            (mu+ = F phi_s / RT at the electrode) or ``"butler_volmer"`` (docs/theory/npp.md
+            sec. 5.2). Galvanostatic drives always use a reversible plating anode as the
             potential reference (B1).
         exchange_current_density_mA_per_cm2: BV i0 [mA/cm^2]; [assumption] 0.5 at 60 C
-            (physics-npp.md sec. 9).
+            (docs/theory/npp.md sec. 10).
         alpha_anodic, alpha_cathodic: BV transfer coefficients; [assumption] 0.5 each.
-        si_literal: B3 (physics-npp.md sec. 5): Li flux in at the cathode and out at the
+        si_literal: B3 (docs/theory/npp.md sec. 5): Li flux in at the cathode and out at the
             anode plus ``si_literal_voltage_V`` between them, both imposed; needs
             ``formulation = "poisson"``; results are labelled non-physical.
         si_literal_voltage_V: the SI's "overpotential difference" [V] ([SI] 0.01).

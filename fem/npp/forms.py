@@ -1,7 +1,7 @@
 """Weak-form building blocks of the scaled Nernst-Planck(-Poisson) system.
 
-Each function returns a UFL expression or form, close to the maths of physics-npp.md
-sec. 3 (scaled as in :mod:`fem.npp.coefficients`: um, s, c / c_ref, psi = F phi / RT).
+Each function returns a UFL expression or form, close to the maths of docs/theory/npp.md
+sec. 2-3 (scaled as in :mod:`fem.npp.coefficients`: um, s, c / c_ref, psi = F phi / RT).
 The unknowns are the dimensionless electrochemical potentials
 
     mu+ = ln c+ + psi,      mu_a = ln c_a - psi,
@@ -94,7 +94,7 @@ def bdf2_coefficients(dt: float, dt_prev: float) -> tuple[float, float, float]:
 
 # -- electrode kinetics ---------------------------------------------------------------------
 def butler_volmer_influx(i0_hat, alpha_a, alpha_c, eta, c_plus):
-    """Li+ flux into the electrolyte from Butler-Volmer kinetics (physics-npp.md sec. 5 B2).
+    """Li+ flux into the electrolyte from Butler-Volmer kinetics (docs/theory/npp.md sec. 5.2).
 
     i_BV / F = i0 [exp(alpha_a eta) - c+ exp(-alpha_c eta)], eta = psi_s - psi (vs Li/Li+ at
     c_ref); ``i0_hat`` is i0 / F in scaled flux units; positive = anodic (Li+ released).

@@ -1,8 +1,9 @@
-"""Virtual measurements with the seed's own equations (SI eqs. S1-S3, physics-npp.md sec. 10).
+"""Virtual measurements with the seed's own equations (SI eqs. S1-S3, docs/theory/npp.md
+sec. 7.6, 7.8).
 
 - :func:`initial_current_A_per_m2`: the t = 0+ (ohmic) current of a Li|E|Li cell held at
   dV, from backward-Euler steps of dt, dt/2, dt/4 out of rest, extrapolated to dt -> 0
-  (exact in the electroneutral model, verification.md N3/N9).
+  (exact in the electroneutral model, docs/theory/npp.md sec. 7.3, 7.8).
 - ``conductivity`` study type: sigma = l / (R A) with R = dV / I(0+), at every temperature
   of the case, and the Arrhenius fit ln sigma = ln A - Ea / RT (SI eq. S2).
 - ``bruce_vincent`` study type: potentiostatic transient at dV = 10 mV, I0 = I(0+),
@@ -80,7 +81,7 @@ class BruceVincentConfig:
             (dV minus the reversible-electrode voltage) per current, at t = 0+ and at
             steady state).
         exchange_current_density_mA_per_cm2, alpha_anodic, alpha_cathodic: BV parameters
-            ([assumption] physics-npp.md sec. 9).
+            ([assumption] docs/theory/npp.md sec. 10).
         degree: Lagrange degree.
         diffusion_times: length of the recorded transient in units of L^2 / D_s,min.
         dt_factor: probe step for I0 (see :class:`ConductivityConfig`).
@@ -171,7 +172,7 @@ def _stack_data(problem: NPPProblem) -> tuple[list[float], list[float], list[flo
     """(thickness [m], sigma [S/m], t+) per layer at the cell's rest composition.
 
     Layers with different immobilised fractions exchange ions until Donnan equilibrium
-    (uniform c+ c_a = exp(K0), physics-npp.md sec. 5), so each layer's conductivity and
+    (uniform c+ c_a = exp(K0), docs/theory/npp.md sec. 5), so each layer's conductivity and
     transference number at rest differ slightly from the nominal (c0, (1-alpha) c0) ones
     of the material; equal alphas reproduce the nominal values exactly.  The open
     fraction of a layer (filament holes) is folded into sigma.

@@ -1,7 +1,7 @@
 """Post-processing of an NPP state: SI fields, boundary fluxes, metrics, axis profile.
 
 All integrals are assembled on every rank and allreduced, so every number returned is
-identical on all ranks.  Boundary fluxes are the *consistent* ones (verification.md P4):
+identical on all ranks.  Boundary fluxes are the *consistent* ones (docs/theory/npp.md sec. 8.6):
 the Li+ volume residual tested with a function that is 1 on the boundary's dofs, which
 is exact to solver tolerance also on Dirichlet (reversible-electrode) boundaries.
 Per-area quantities refer to the projected electrode area (the flat cathode's measure).

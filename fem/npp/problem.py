@@ -48,7 +48,7 @@ _ids = itertools.count()
 
 @dataclass(frozen=True)
 class Drive:
-    """How the cell is driven (physics-npp.md sec. 5).
+    """How the cell is driven (docs/theory/npp.md sec. 5).
 
     ``galvanostatic`` (B1): Li+ flux into the electrolyte at the cathode, mu+ = 0 at the
     anode. ``potentiostatic`` (B2 / reversible): cathode at ``voltage_V`` vs the anode.
@@ -247,7 +247,7 @@ class NPPProblem:
         return u.x.array[np.asarray(dofs)]
 
     def set_rest_state(self) -> None:
-        """mu+ = 0, mu_a = K0 (Donnan-consistent rest, physics-npp.md sec. 5); psi = 0."""
+        """mu+ = 0, mu_a = K0 (Donnan-consistent rest, docs/theory/npp.md sec. 5.5); psi = 0."""
         self.u.x.array[:] = 0.0
         _, dofs = self.W.sub(1).collapse()
         self.u.x.array[np.asarray(dofs)] = self.K0

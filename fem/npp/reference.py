@@ -1,9 +1,10 @@
-"""Semi-analytic 1D references for the NPP tests (verification.md N4, N5, N6, N7).
+"""Semi-analytic 1D references for the NPP tests (docs/theory/npp.md sec. 7.4, 7.5, 7.6, 7.7).
 
 Independent of the finite-element code: SciPy ODE integration and root finding of the
 steady electroneutral stack, and the Fourier series of the galvanostatic binary transient.
 
-Conventions here follow the csefem mesh (not verification.md's x): y = 0 is the plating
+Conventions here follow the csefem mesh (not the x of docs/theory/npp.md sec. 7): y = 0 is
+the plating
 anode, y = L the source cathode; a Li+ flux ``N > 0`` enters at the cathode and plates at
 the anode.  Any consistent units: concentrations scaled by c_ref, lengths and D in the
 same length unit, N in c_ref x length / time.
@@ -99,7 +100,7 @@ def _integrate(layers: Sequence[Layer1D], flux: float, ca0: float,
 
 def steady_stack(layers: Sequence[Layer1D], flux: float,
                  y: Sequence[float] | None = None) -> StackSolution:
-    """Steady galvanostatic EN stack (verification.md N5 generalised to layers, N7).
+    """Steady galvanostatic EN stack (docs/theory/npp.md sec. 7.5 generalised to layers, 7.7).
 
     Raises:
         OverLimitingError: ``flux`` >= :func:`limiting_flux` (no steady state).
@@ -154,7 +155,7 @@ def potentiostatic_flux(layers: Sequence[Layer1D], voltage: float) -> float:
 
 def binary_transient(y: np.ndarray | float, t: float, L: float, D_salt: float,
                      salt_flux: float, n_max: int = 199) -> np.ndarray:
-    """Galvanostatic binary EN transient c(y, t) / c0 - 1 x c0 ... (verification.md N4).
+    """Galvanostatic binary EN transient c(y, t) / c0 - 1 x c0 ... (docs/theory/npp.md sec. 7.4).
 
     Returns c(y, t) - c0 (in the units of ``salt_flux`` / D_salt x length): the series
     (g/D_s)[(L/2 - x) - sum_{n odd} 4L/(n^2 pi^2) cos(n pi x/L) exp(-n^2 pi^2 D_s t/L^2)]

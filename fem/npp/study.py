@@ -46,7 +46,7 @@ __all__ = ["Config", "run", "check", "OverLimitingError"]
 log = get_logger("npp")
 NON_PHYSICAL = ("B3 SI-literal boundary values (flux and 0.01 V imposed together): "
                 "non-physical, the mismatch sits in unresolved double layers "
-                "(physics-npp.md sec. 6)")
+                "(docs/theory/npp.md sec. 7.2)")
 TIMESERIES = ["t_s", "dt_s", "newton_iterations", "current_density_mA_per_cm2",
               "cell_voltage_V", "c_Li_anode_min_mol_per_m3", "c_Li_min_mol_per_m3",
               "li_flux_in_mol_per_m2_s",
@@ -135,7 +135,7 @@ def _steady(problem: NPPProblem, cfg: Config, metrics: dict[str, Any]) -> SolveS
     total = SolveStats()
     scales = [*cfg.permittivity_continuation, cfg.permittivity_scale] if problem.poisson \
         else [cfg.permittivity_scale]
-    for s in scales:  # continuation in eps_r (physics-npp.md sec. 8.8)
+    for s in scales:  # continuation in eps_r (docs/theory/npp.md sec. 8.4)
         problem.eps_scale.value = s
         st = solve_steady(problem)
         total.steps += st.steps
@@ -304,7 +304,7 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
         lam = min(math.sqrt(0.5 * _lam2(case, T, cfg)), 1e300)
         H = sum(la.thickness for la in layers)
         add("delta", lam / H, "", "info", f"lambda_D / L with eps_r x {cfg.permittivity_scale:g}"
-            " (physics-npp.md sec. 7: delta ~ 1e-3..1e-2 for a regularised PNP)")
+            " (docs/theory/npp.md sec. 6: delta ~ 1e-3..1e-2 for a regularised PNP)")
     return out
 
 
