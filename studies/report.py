@@ -37,6 +37,8 @@ from typing import Any
 from fem.fileio import atomic_write_text
 from fem.log import get_logger
 from studies.compare import SampledTable, montages, sampled_md, write_sampled
+from studies.headline import (SIGN_CONVENTIONS, Headline, headline, key_metrics, key_table,
+                              study_head)
 from studies.schema import load_report_config
 from studies.tables import axis_label, csv_text, html_table, md_table, read_csv, unit_of
 
@@ -175,32 +177,27 @@ def _diag_rows(diags: dict[str, Any]) -> list[list[Any]]:
 
 def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
               figures: list[tuple[str, Path]], sampled: list[SampledTable],
-              shown: list[tuple[str, Path, list[Path]]]) -> str:
+              shown: list[tuple[str, Path, list[Path]]], head: Headline,
+              key: tuple[list[str], list[list[Any]]]) -> str:
     d = data["dir"]
-    parts = [f"# Study report: {data['study']}\n",
-             f"Study directory: `{d}`. Cases: {len(data['cases'])} "
-             f"({sum(c['status'] == 'done' for c in data['cases'])} done).\n"]
+    parts = [f"# Study report: {data['study']}\n", "## Headline\n", head.compared + "\n"]
+    parts += [f"- {s}" for s in head.sentences] + [""]
+    parts += [f"> {n}\n" for n in head.notes]
+    sign = SIGN_CONVENTIONS.get(study_head(data).get("type") or "")
+    if sign:
+        parts.append(f"*{sign}*\n")
     bad = [c for c in data["cases"] if c["status"] != "done"]
     if bad:
         parts.append("## Failed or unfinished cases\n")
         parts += [f"- **{c['name']}**: {c['status']}" + (f" -- `{c['error']}`" if c["error"]
                                                           else "") for c in bad]
         parts.append("")
-    parts += ["## Comparison of the cases\n",
-              "Metric names carry their unit (`_V` volts, `_s` seconds, `_um` micrometres, "
-              "`_mol_per_m3` ...).\n", md_table(*table)]
-    if sampled:
-        parts.append("## Time-sampled series (`[report] sample_times_s`)\n")
-        parts += [f"From `sampled_{t.stem}.csv` (linear interpolation in `time_s`).\n\n"
-                  + sampled_md(t) for t in sampled]
+    if len(key[0]) > 1:
+        parts += ["## Key metrics\n", md_table(*key)]
     if shown:
-        parts.append("## Snapshots side by side (per sweep point, top to bottom)\n")
+        parts.append("## Snapshots side by side (per sweep point)\n")
         parts += [f"![{cap}]({p.relative_to(d).as_posix()})\n\n*{cap}*\n"
                   for cap, p, _ in shown]
-    diag = _diag_rows(data["diagnostics"])
-    if diag:
-        parts += ["## Diagnostics (before solving)\n",
-                  md_table(["case", "diagnostic", "value", "unit", "level", "message"], diag)]
     if figures:
         parts.append("## Line plots (CSV series, one line per case)\n")
         parts += [f"![{cap}]({p.relative_to(d).as_posix()})\n\n*{cap}*\n" for cap, p in figures]
@@ -209,8 +206,19 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
         parts.append("## Field snapshots (written by the cases)\n")
         parts += [f"![{c['name']}: {p.stem}]({p.relative_to(d).as_posix()})\n\n"
                   f"*{c['name']}: {p.name}*\n" for c, p in shots]
-    parts += ["## Configuration (study.toml, resolved)\n", "```toml", data["toml"].rstrip(),
-              "```", ""]
+    if sampled:
+        parts.append("## Time-sampled series (`[report] sample_times_s`)\n")
+        parts += [f"From `sampled_{t.stem}.csv` (linear interpolation in `time_s`).\n\n"
+                  + sampled_md(t) for t in sampled]
+    parts += ["## Appendix A: all metrics\n",
+              "Metric names carry their unit (`_V` volts, `_s` seconds, `_um` micrometres, "
+              "`_mol_per_m3` ...); also in `comparison.csv`.\n", md_table(*table)]
+    diag = _diag_rows(data["diagnostics"])
+    if diag:
+        parts += ["## Appendix B: diagnostics (before solving)\n",
+                  md_table(["case", "diagnostic", "value", "unit", "level", "message"], diag)]
+    parts += ["## Appendix C: configuration (study.toml, resolved)\n", "```toml",
+              data["toml"].rstrip(), "```", ""]
     return "\n".join(parts)
 
 
@@ -224,41 +232,39 @@ _CSS = ("body{font-family:sans-serif;margin:2em;max-width:1400px}"
         "table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;"
         "padding:3px 6px;text-align:left}th{background:#eee}tr.warn{background:#fff4d6}"
         "tr.error,tr.failed{background:#fde0e0}img{max-width:100%;border:1px solid #ddd}"
-        "figure{margin:1em 0}pre{background:#f6f6f6;padding:1em;overflow-x:auto}")
+        "figure{margin:1em 0}.note{background:#eef5ff;padding:0.5em}summary{cursor:pointer;"
+        "font-weight:bold;margin:1em 0}pre{background:#f6f6f6;padding:1em;overflow-x:auto}")
+
+
+def _details(summary: str, body: str) -> str:
+    return f"<details><summary>{summary}</summary>{body}</details>"
 
 
 def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
           figures: list[tuple[str, Path]], sampled: list[SampledTable],
-          shown: list[tuple[str, Path, list[Path]]]) -> str:
+          shown: list[tuple[str, Path, list[Path]]], head: Headline,
+          key: tuple[list[str], list[list[Any]]]) -> str:
     esc = html.escape
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(data['study'])}"
              f"</title><style>{_CSS}</style></head><body>",
-             f"<h1>Study report: {esc(data['study'])}</h1>",
-             f"<p>Study directory: <code>{esc(str(data['dir']))}</code></p>"]
+             f"<h1>Study report: {esc(data['study'])}</h1>", "<h2>Headline</h2>",
+             f"<p>{esc(head.compared)}</p><ul>"]
+    parts += [f"<li>{esc(s)}</li>" for s in head.sentences] + ["</ul>"]
+    parts += [f"<p class='note'>{esc(n)}</p>" for n in head.notes]
+    sign = SIGN_CONVENTIONS.get(study_head(data).get("type") or "")
+    if sign:
+        parts.append(f"<p><small>{esc(sign)}</small></p>")
     bad = [c for c in data["cases"] if c["status"] != "done"]
     if bad:
         parts.append("<h2>Failed or unfinished cases</h2><ul>")
         parts += [f"<li><b>{esc(c['name'])}</b>: {esc(c['status'])} "
                   f"<code>{esc(c['error'] or '')}</code></li>" for c in bad]
         parts.append("</ul>")
-    parts += ["<h2>Comparison of the cases</h2>",
-              "<p>Metric names carry their unit (<code>_V</code> volts, <code>_s</code> "
-              "seconds, <code>_um</code> micrometres, ...).</p>",
-              html_table(*table, level_col=1)]
-    if sampled:
-        parts.append("<h2>Time-sampled series (<code>[report] sample_times_s</code>)</h2>")
-        for t in sampled:
-            for j, col in enumerate(t.columns):
-                parts += [f"<h3>{esc(t.stem)}.csv: {esc(axis_label(col))} (blank: after the "
-                          "case's end)</h3>", html_table(*t.column_table(j))]
+    if len(key[0]) > 1:
+        parts += ["<h2>Key metrics</h2>", html_table(*key)]
     if shown:
-        parts.append("<h2>Snapshots side by side (per sweep point, top to bottom)</h2>")
+        parts.append("<h2>Snapshots side by side (per sweep point)</h2>")
         parts += [_img_tag(p, cap) for cap, p, _ in shown]
-    diag = _diag_rows(data["diagnostics"])
-    if diag:
-        parts += ["<h2>Diagnostics (before solving)</h2>",
-                  html_table(["case", "diagnostic", "value", "unit", "level", "message"],
-                             diag, level_col=4)]
     if figures:
         parts.append("<h2>Line plots (CSV series, one line per case)</h2>")
         parts += [_img_tag(p, cap) for cap, p in figures]
@@ -266,8 +272,22 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     if shots:
         parts.append("<h2>Field snapshots (written by the cases)</h2>")
         parts += [_img_tag(p, f"{c['name']}: {p.name}") for c, p in shots]
-    parts += ["<h2>Configuration (study.toml, resolved)</h2>",
-              f"<pre>{esc(data['toml'])}</pre></body></html>"]
+    for t in sampled:
+        for j, col in enumerate(t.columns):
+            parts.append(_details(f"Time-sampled {esc(t.stem)}.csv: {esc(axis_label(col))} "
+                                  "(blank: after the case's end)",
+                                  html_table(*t.column_table(j))))
+    parts.append(_details("All metrics (comparison.csv; names carry their unit)",
+                          html_table(*table, level_col=1)))
+    diag = _diag_rows(data["diagnostics"])
+    if diag:
+        counts = ", ".join(f"{sum(r[4] == lv for r in diag)} {lv}"
+                           for lv in ("info", "warn", "error"))
+        parts.append(_details(f"Diagnostics before solving ({counts})",
+                              html_table(["case", "diagnostic", "value", "unit", "level",
+                                          "message"], diag, level_col=4)))
+    parts += [_details("Configuration (study.toml, resolved)", f"<pre>{esc(data['toml'])}</pre>"),
+              "</body></html>"]
     return "\n".join(parts) + "\n"
 
 
@@ -299,10 +319,12 @@ def write_report(study_dir: Path | str) -> tuple[Path, Path]:
     figures = overlay_plots(data, by_stem)
     shown = montages(d / FIGURES_DIR, {c["name"]: c["pngs"] for c in data["cases"]
                                        if c["status"] == "done"}, cfg)
+    metrics = key_metrics(data, cfg.key_metrics)
+    head, key = headline(data, cfg.baseline, metrics), key_table(data, metrics)
     md = atomic_write_text(d / "report.md", _markdown(data, (cols, rows), figures, sampled,
-                                                      shown))
+                                                      shown, head, key))
     page = atomic_write_text(d / "report.html", _html(data, (cols, rows), figures, sampled,
-                                                      shown))
+                                                      shown, head, key))
     log.info("wrote %s and %s (%d cases, %d sampled tables, %d line plots, %d montages)",
              md, page, len(data["cases"]), len(sampled), len(figures), len(shown))
     return md, page

@@ -113,6 +113,7 @@ class Case:
 
 
 COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.+-]*")  # fullmatch
+MAX_KEY_METRICS = 6  # the key-metrics table: case, these, sweep point (<= 8 columns)
 
 
 @dataclass(frozen=True)
@@ -127,11 +128,18 @@ class ReportConfig:
             CSV (the first :data:`studies.compare.MAX_SAMPLED_COLUMNS`).
         montage: For every PNG name that two or more cases wrote, one image with the
             cases' PNGs stacked, per sweep point (the case name after the first ``__``).
+        baseline: The case (name before any ``__<sweep point>``) that the headline's
+            ratios refer to; None: the first case.
+        key_metrics: The summary metrics of the headline and the key-metrics table (at
+            most :data:`MAX_KEY_METRICS`); None: the study type's defaults
+            (:data:`studies.headline.DEFAULT_KEY_METRICS`).
     """
 
     sample_times_s: list[float] = field(default_factory=list)
     sample_columns: list[str] | None = None
     montage: bool = True
+    baseline: str | None = None
+    key_metrics: list[str] | None = None
 
     def __post_init__(self) -> None:
         times = self.sample_times_s
@@ -149,6 +157,16 @@ class ReportConfig:
                         "a CSV column name (letters, digits, '_')", c)
             require(len(set(cols)) == len(cols), "sample_columns", "unique column names",
                     cols)
+        require(self.baseline is None or bool(CASE_NAME.fullmatch(self.baseline)), "baseline",
+                "a case name (letters, digits, '_', '-', '+', '.')", self.baseline)
+        keys = self.key_metrics
+        if keys is not None:
+            require(0 < len(keys) <= MAX_KEY_METRICS and len(set(keys)) == len(keys),
+                    "key_metrics", f"1 to {MAX_KEY_METRICS} distinct summary metric names",
+                    keys)
+            for i, k in enumerate(keys):
+                require(bool(COLUMN_NAME.fullmatch(k)), f"key_metrics[{i}]",
+                        "a summary metric name (letters, digits, '_', '.')", k)
 
 
 def parse_report(raw: Any, where: str = "report") -> ReportConfig:
@@ -297,6 +315,9 @@ def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = 
     expanded = expand(merged, sweeps)
     _unique([c["name"] for c in expanded], "expanded case [{}] name")
     cases = [parse_case(c, i, study_type) for i, c in enumerate(expanded)]
+    bases = list(dict.fromkeys(c["name"] for c in merged))
+    if report.baseline is not None and report.baseline not in bases:
+        raise ConfigError("report.baseline", f"one of the cases {bases}", report.baseline)
     return Study(name=name, type=study_type, description=description, cases=cases,
                  source_text=source_text, path=path, report=report)
 

@@ -34,6 +34,8 @@ def unit_of(column: str) -> tuple[str, str]:
     j = len(tokens)
     while j > 1 and (tokens[j - 1] in _UNITS or tokens[j - 1] == "per"):
         j -= 1
+    if j < len(tokens) - 1 and tokens[j] == "min":  # c_Li_min_mol_per_m3: "min" is no unit
+        j += 1
     unit = tokens[j:]
     if not unit or unit[-1] == "per" or unit.count("per") > 1:
         return column, "-"
