@@ -60,9 +60,6 @@ SIGN_CONVENTIONS = {
            "applied one when potentiostatic); the electrolyte potential drop is the difference "
            "of the electric potential phi alone. Their difference, (RT/F) x the difference of "
            "the electrode-averaged ln c_Li, is the concentration (diffusion and Donnan) term.",
-    "phasefield": "Sign conventions: y = 0 is the Li anode, deposits grow towards +y; the "
-                  "applied potential is that of the anode against the cathode (negative "
-                  "while plating).",
 }
 
 
@@ -193,7 +190,7 @@ def headline(data: dict[str, Any], baseline: str | None, metrics: list[str]) -> 
     done = [c for c in data["cases"] if c["status"] == "done"]
     bases = list(dict.fromkeys(c["name"].partition("__")[0] for c in data["cases"]))
     base = baseline or (bases[0] if bases else "")
-    what = head.get("description") or ", ".join(bases)
+    what = head.get("description") or ", ".join(bases) or "no cases"
     cond = _conditions(done)
     compared = (f"Compared: {what}" + (f" (all cases at {cond})" if cond else "")
                 + f". {len(done)} of {len(data['cases'])} cases finished; ratios are to "

@@ -180,7 +180,10 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
               shown: list[tuple[str, Path, list[Path]]], head: Headline,
               key: tuple[list[str], list[list[Any]]]) -> str:
     d = data["dir"]
-    parts = [f"# Study report: {data['study']}\n", "## Headline\n", head.compared + "\n"]
+    parts = [f"# Study report: {data['study']}\n",
+             f"Study directory: `{d}`. Cases: {len(data['cases'])} "
+             f"({sum(c['status'] == 'done' for c in data['cases'])} done).\n",
+             "## Headline\n", head.compared + "\n"]
     parts += [f"- {s}" for s in head.sentences] + [""]
     parts += [f"> {n}\n" for n in head.notes]
     sign = SIGN_CONVENTIONS.get(study_head(data).get("type") or "")
@@ -247,7 +250,8 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     esc = html.escape
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(data['study'])}"
              f"</title><style>{_CSS}</style></head><body>",
-             f"<h1>Study report: {esc(data['study'])}</h1>", "<h2>Headline</h2>",
+             f"<h1>Study report: {esc(data['study'])}</h1>",
+             f"<p>Study directory: <code>{esc(str(data['dir']))}</code></p><h2>Headline</h2>",
              f"<p>{esc(head.compared)}</p><ul>"]
     parts += [f"<li>{esc(s)}</li>" for s in head.sentences] + ["</ul>"]
     parts += [f"<p class='note'>{esc(n)}</p>" for n in head.notes]
@@ -272,11 +276,12 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     if shots:
         parts.append("<h2>Field snapshots (written by the cases)</h2>")
         parts += [_img_tag(p, f"{c['name']}: {p.name}") for c, p in shots]
-    for t in sampled:
-        for j, col in enumerate(t.columns):
-            parts.append(_details(f"Time-sampled {esc(t.stem)}.csv: {esc(axis_label(col))} "
-                                  "(blank: after the case's end)",
-                                  html_table(*t.column_table(j))))
+    if sampled:
+        parts.append("<h2>Time-sampled series (<code>[report] sample_times_s</code>)</h2>")
+        for t in sampled:
+            for j, col in enumerate(t.columns):
+                parts += [f"<h3>{esc(t.stem)}.csv: {esc(axis_label(col))} (blank: after the "
+                          "case's end)</h3>", html_table(*t.column_table(j))]
     parts.append(_details("All metrics (comparison.csv; names carry their unit)",
                           html_table(*table, level_col=1)))
     diag = _diag_rows(data["diagnostics"])

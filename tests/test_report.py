@@ -310,8 +310,9 @@ def test_sampled_table_interpolates_in_time_and_blanks_after_the_end(tmp_path):
     sampled_md = (tmp_path / "sampled_dendrite.md").read_text()
     assert "| PLM__i0.5 | 1 | 2.25 |  |  | 3 | 20 |" in sampled_md  # blanks, end, t_end
     assert "tip_height [um]" in sampled_md and "deposited_volume [um^2]" in sampled_md
-    order = [text.index(h) for h in ("## Comparison of the cases", "## Time-sampled series",
-                                     "## Snapshots side by side", "## Line plots")]
+    order = [text.index(h) for h in ("## Headline", "## Snapshots side by side",
+                                     "## Line plots", "## Time-sampled series",
+                                     "## Appendix A: all metrics")]
     assert order == sorted(order) and sampled_md.strip() in text
     assert "<h2>Time-sampled series" in html_text and "<td>3.625</td>" in html_text
 
