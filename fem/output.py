@@ -241,7 +241,7 @@ class CaseOutput:
             msh.geometry.x[:] = x_solver
         self._publish(["mesh.h5", "mesh.xdmf"])
         self._on_rank0(atomic_write_json, self.path("materials.json"), material_table(b))
-        log.info("wrote %s", self.path("mesh.xdmf"))
+        log.debug("wrote %s", self.path("mesh.xdmf"))  # a staging folder under a study
         return self.path("mesh.xdmf")
 
     def field_series(self, name: str, functions: Sequence[dfem.Function],

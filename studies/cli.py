@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
+import os
+import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -25,13 +29,46 @@ from fem.log import setup_logging
 from geometries.estimate import DEFAULT_MAX_CELLS, check_cell_limit
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+WIDTH = 100  # wrapped output
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_PLAIN = (("the following arguments are required: ", "missing "),
+          ("unrecognized arguments: ", "unknown argument(s): "),
+          ("expected one argument", "needs a value"))
+
+
+class UsageError(Exception):
+    """A command line argparse refuses, in plain words (exit status 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (no usage dump) and exit status 2."""
+    """argparse with a one-line plain error (no usage dump) and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise ConfigError("command line", "valid arguments", message)
+        for old, new in _PLAIN:
+            message = message.replace(old, new)
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("csefem")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
+def _logging_options() -> argparse.ArgumentParser:
+    """-v/-q/--log-level, accepted before and after the subcommand."""
+    c = argparse.ArgumentParser(add_help=False)
+    c.add_argument("-v", "--verbose", dest="log_level", action="store_const", const="DEBUG",
+                   default=argparse.SUPPRESS, help="debug logging and full tables")
+    c.add_argument("-q", "--quiet", dest="log_level", action="store_const", const="WARNING",
+                   default=argparse.SUPPRESS, help="warnings and errors only")
+    c.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS,
+                   default=argparse.SUPPRESS, help="logging level (default INFO)")
+    return c
 
 
 def _out(text: str) -> None:
@@ -42,11 +79,16 @@ def _out(text: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="csefem", description="Composite solid electrolytes: NPP transport and "
-                "phase-field Li deposition (DOLFINx).")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    m = sub.add_parser("materials", help="the materials library with units and sources")
+    common = _logging_options()
+    p = _Parser(prog="csefem", parents=[common], description="Composite solid electrolytes: "
+                "NPP transport and phase-field Li deposition (DOLFINx).")
+    p.add_argument("--version", action="version", version=f"csefem {version()}",
+                   help="print the version and exit")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                           metavar="COMMAND")
+    m = sub.add_parser("materials", parents=[common],
+                       help="the materials library with units and sources")
+    m.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     def materials_opt(s: argparse.ArgumentParser) -> None:
         s.add_argument("--materials", dest="materials_files", action="append", default=[],
@@ -57,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("study", type=Path, nargs="?", help="also list this study's materials")
 
     def study_cmd(name: str, help_text: str) -> argparse.ArgumentParser:
-        s = sub.add_parser(name, help=help_text)
+        s = sub.add_parser(name, parents=[common], help=help_text)
         s.add_argument("study", type=Path, help="study TOML file")
         s.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a field (TOML literal value)")
@@ -67,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                        f"(default {DEFAULT_MAX_CELLS:.0e})")
         return s
 
-    study_cmd("check", "validate a study and print each case's diagnostics")
+    c = study_cmd("check", "validate a study and print each case's diagnostics")
+    c.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
     for name, text in (("mesh", "build and write every case's mesh"),
                        ("run", "run a study (resumable)")):
         s = study_cmd(name, text)
@@ -77,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="MPI ranks per case (a divisor of the rank count; default all)")
         s.add_argument("--cases", default=None, help="comma-separated case names or patterns")
         s.add_argument("--no-report", action="store_true", help="skip the report at the end")
-    r = sub.add_parser("report", help="write report.md/report.html of a study directory")
-    r.add_argument("dir", type=Path)
+    r = sub.add_parser("report", parents=[common],
+                       help="write report.md/report.html of a study directory")
+    r.add_argument("dir", type=Path, help="a study directory written by 'csefem run'")
     return p
 
 
@@ -114,20 +158,37 @@ def cmd_materials(args: argparse.Namespace) -> int:
         except ValueError:  # outside a measured table
             return None
 
+    records = []
     for m in mats.values():
         s25, s60 = sigma(m, T_25C_K), sigma(m, T_60C_K)
         ea = m.activation_energy_J_per_mol / 1e3 if m.activation_energy_J_per_mol else None
+        records.append({"name": m.name, "sigma_25C_S_per_m": s25, "sigma_60C_S_per_m": s60,
+                        "activation_energy_kJ_per_mol": ea, "t_plus": m.t_plus,
+                        "immobilized_fraction": m.immobilized_fraction,
+                        "c0_mol_per_m3": m.c0_mol_per_m3,
+                        "relative_permittivity": m.relative_permittivity,
+                        "youngs_modulus_Pa": m.youngs_modulus_Pa,
+                        "poisson_ratio": m.poisson_ratio, "description": m.description,
+                        "conductivity_law": m.law_text(), "sources": dict(m.sources)})
         lines.append(f"{m.name:{w}s} {num(s25, '11.3e')} {num(s60, '11.3e')} {num(ea, '9.2f')} "
                      f"{num(m.t_plus, '5.2f')} {m.immobilized_fraction:6.3f} "
                      f"{num(m.c0_mol_per_m3, '9.0f')} {num(m.relative_permittivity, '5.1f')} "
                      f"{num(m.youngs_modulus_Pa, '9.3g')} {num(m.poisson_ratio, '5.2f')}")
+    if args.json:
+        _out(json.dumps(records, indent=1))
+        return EXIT_OK
     lines.append("\nConductivity laws and sources:")
     for m in mats.values():
-        lines.append(f"  {m.name}: {m.description}")
-        lines.append(f"    conductivity: {m.law_text()}")
-        lines += [f"    {k}: {v}" for k, v in m.sources.items()]
+        lines.append(_wrap(f"{m.name}: {m.description}", "  "))
+        lines.append(_wrap(f"conductivity: {m.law_text()}", "    "))
+        lines += [_wrap(f"{k}: {v}", "    ") for k, v in m.sources.items()]
     _out("\n".join(lines))
     return EXIT_OK
+
+
+def _wrap(text: str, indent: str) -> str:
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
+                         break_on_hyphens=False)
 
 
 def _load(args: argparse.Namespace):
@@ -146,22 +207,37 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Validate; per case one line of diagnostics counts (``-v``: the full table)."""
     from studies.diagnostics import diagnose, errors, format_table
 
     study = _load(args)
-    status = EXIT_OK
-    _out(f"study '{study.name}': {len(study.cases)} case(s) valid")
+    report, bad = [], []
     for case in study.cases:
         diags = diagnose(case)
         temps = getattr(case.physics, "temperatures_C", None) or [case.conditions.temperature_C]
-        _out(f"\n{case.name} ({case.type}, {', '.join(f'{t:g}' for t in temps)} C)")
-        _out(format_table(diags) if diags else "  (no diagnostics for this type)")
+        report.append((case, temps, diags))
         if errors(diags):
-            status = EXIT_INVALID
-    if status != EXIT_OK:
-        bad = [c.name for c in study.cases if errors(diagnose(c))]
+            bad.append(case.name)
+    if args.json:
+        _out(json.dumps([{"case": c.name, "type": c.type, "temperatures_C": t,
+                          "diagnostics": [dataclasses.asdict(d) for d in diags]}
+                         for c, t, diags in report], indent=1, default=str))
+    else:
+        _out(f"study '{study.name}': {len(study.cases)} case(s) valid")
+        for case, temps, diags in report:
+            counts = ", ".join(f"{sum(d.level == lv for d in diags)} {lv}"
+                               for lv in ("info", "warn", "error"))
+            _out(f"{case.name} ({case.type}, {', '.join(f'{t:g}' for t in temps)} C): "
+                 + (counts if diags else "no diagnostics for this type"))
+            shown = [d for d in diags if args.verbose or d.level != "info"]
+            if shown:
+                _out("\n".join(_wrap(line.strip(), "  ") for line in
+                               format_table(shown).splitlines()))
+        if not args.verbose:
+            _out("(warnings and errors shown; -v: every diagnostic)")
+    if bad:
         _err(f"cases refused by their diagnostics: {', '.join(bad)}")
-    return status
+    return EXIT_INVALID if bad else EXIT_OK
 
 
 def _run_like(args: argparse.Namespace, mesh_only: bool) -> int:
@@ -202,11 +278,22 @@ def _err(message: str) -> None:
         sys.stderr.flush()
 
 
+def _quiet_closed_pipe() -> None:
+    """A closed stdout (``csefem check x | head``) ends the command quietly: PETSc's
+    handler for SIGPIPE (installed when PETSc starts) is replaced by Python's default."""
+    from petsc4py import PETSc  # noqa: F401  (start PETSc now, then replace its handler)
+
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # writes raise BrokenPipeError instead
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; raises ``SystemExit`` with the exit status (0, 1 or 2)."""
     try:
         args = build_parser().parse_args(argv)
-        setup_logging(logging.DEBUG if args.verbose else logging.INFO)
+        level = getattr(args, "log_level", "INFO")
+        args.verbose = level == "DEBUG"
+        setup_logging(getattr(logging, level))
+        _quiet_closed_pipe()
         if args.command == "materials":
             code = cmd_materials(args)
         elif args.command == "check":
@@ -215,10 +302,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = _run_like(args, mesh_only=args.command == "mesh")
         else:
             code = cmd_report(args)
-    except ConfigError as err:
+    except (ConfigError, UsageError) as err:
         _err(str(err))
         code = EXIT_INVALID
-    except BrokenPipeError:  # output piped into e.g. `head`
+    except BrokenPipeError:  # output piped into e.g. `head`: no message at exit either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_OK
     except OSError as err:  # raised on every rank alike (fem.collective.on_rank0)
         _err(str(err))

@@ -222,7 +222,7 @@ def test_invalid_study_cli(text, message, shared_tmp, capsys):
     (["--set", "novalue"], "--set: expected key=value"),
     (["--ranks-per-case", "0"], "--ranks-per-case: expected a divisor"),
     (["--cases", "NOPE"], "--cases: expected case names or patterns"),
-    (["--bogus"], "command line: expected valid arguments"),
+    (["--bogus"], "csefem: error: csefem: unknown argument(s): --bogus (see 'csefem --help')"),
 ])
 def test_invalid_command_line(args, message, shared_tmp, capsys):
     path = Path(shared_tmp) / "study.toml"
@@ -247,7 +247,7 @@ def test_cli_materials_and_check(shared_tmp, capsys):
     if MPI.COMM_WORLD.rank == 0:
         path.write_text(BASE)
     MPI.COMM_WORLD.Barrier()
-    code, out, _ = _cli(["check", str(path)], capsys)
+    code, out, _ = _cli(["check", str(path), "-v"], capsys)
     assert code == 0
     assert ("i_over_ilim[stack]" in out) == (MPI.COMM_WORLD.rank == 0)
 

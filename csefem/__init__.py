@@ -1,0 +1,1 @@
+"""``python -m csefem``: the command line (:mod:`studies.cli`) under the project's name."""
