@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from fem.case import Conditions, OutputConfig, SolverConfig
 from fem.config import ConfigError, parse, require, to_dict
 from fem.material_defs import apply_fields, key_hint, resolve_materials
@@ -393,47 +395,8 @@ def load_study(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     return load_study_text(text, overrides, p, materials_files)
 
 
-# -- a minimal TOML writer (stdlib has a reader only) -----------------------------------
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else json.dumps(key)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        text = repr(value)
-        return {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(text, text)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}"
-                               for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
 def dumps_toml(data: dict[str, Any]) -> str:
-    """TOML text for ``{"study": {...}, "cases": [{...}, ...]}``-like data.
-
-    Top-level tables become ``[name]``, top-level lists of tables ``[[name]]``; anything
-    deeper is written inline. ``None`` values must be pruned first.
-    """
-    lines: list[str] = []
-    for key, value in data.items():
-        if isinstance(value, dict):
-            lines.append(f"[{_toml_key(key)}]")
-            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
-            lines.append("")
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            for item in value:
-                lines.append(f"[[{_toml_key(key)}]]")
-                lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in item.items())
-                lines.append("")
-        else:
-            lines.insert(0, f"{_toml_key(key)} = {_toml_value(value)}")
-    return "\n".join(lines)
+    """TOML text for ``{"study": {...}, "cases": [{...}, ...]}``-like data (``tomli-w``:
+    nested tables as ``[cases.geometry]`` sections, no long inline lines). ``None``
+    values must be pruned first."""
+    return tomli_w.dumps(data)
