@@ -203,10 +203,16 @@ def render_field_png(function: dfem.Function, path: Path | str, title: str,
     return _root_call(function.function_space.mesh.comm, draw)
 
 
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "v", "D", "x")
+
+
 def line_plot_png(series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: str,
                   ylabel: str, path: Path | str, title: str = "",
-                  comm: MPI.Comm | None = None, logy: bool = False) -> Path:
-    """Overlay line plots (one per label) to a PNG; axis labels carry units.
+                  comm: MPI.Comm | None = None, logy: bool = False,
+                  vlines: Sequence[tuple[float, str]] = ()) -> Path:
+    """Overlay line plots (one per label) to a PNG; axis labels carry units. Each line
+    has its own line style and marker, so coinciding cases stay visible.
 
     Args:
         series: Label -> (x, y).
@@ -216,6 +222,7 @@ def line_plot_png(series: dict[str, tuple[Sequence[float], Sequence[float]]], xl
         title: Figure title.
         comm: If given, rank 0 draws and all ranks return the path.
         logy: Logarithmic y axis.
+        vlines: ``(x, label)`` marks drawn as vertical dotted lines (e.g. layer interfaces).
     """
     def draw() -> Path:
         import matplotlib
@@ -224,9 +231,15 @@ def line_plot_png(series: dict[str, tuple[Sequence[float], Sequence[float]]], xl
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-        for label, (x, y) in series.items():
+        for k, (label, (x, y)) in enumerate(series.items()):
             ax.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), label=label,
-                    marker="." if len(x) < 30 else None)
+                    linestyle=LINE_STYLES[k % len(LINE_STYLES)],
+                    marker=MARKERS[k % len(MARKERS)], markevery=max(1, len(x) // 12),
+                    markersize=4, linewidth=2.2 - 0.3 * (k % 4))
+        for xv, text in vlines:
+            ax.axvline(xv, color="0.5", linestyle=":", linewidth=0.9)
+            ax.annotate(text, (xv, 1.0), xycoords=("data", "axes fraction"), rotation=90,
+                        va="top", ha="right", fontsize=6, color="0.35")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if logy:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import html
+import itertools
 import json
 import math
 import re
@@ -149,10 +150,27 @@ def overlay_plots(data: dict[str, Any], by_stem: dict[str, Any] | None = None
                 continue
             figdir.mkdir(exist_ok=True)
             png = figdir / f"{_safe(stem)}__{_safe(col)}.png"
+            marks = _interfaces(data, list(series)) if xcol == "y_um" else []
             line_plot_png(series, axis_label(xcol), axis_label(col), png,
-                          title=f"{stem}.csv: {unit_of(col)[0]}")
+                          title=f"{unit_of(col)[0]} vs {unit_of(xcol)[0]}", vlines=marks)
             figures.append((f"{stem}.csv: {col} vs {xcol} ({len(series)} case(s))", png))
     return figures
+
+
+def _interfaces(data: dict[str, Any], cases: list[str]) -> list[tuple[float, str]]:
+    """Layer interfaces ``(y [um], "A|B (cases)")`` from the cases' materials.json."""
+    marks: dict[float, list[str]] = {}
+    for c in data["cases"]:
+        if c["name"] not in cases or not (c["dir"] / "materials.json").exists():
+            continue
+        layers = (_read_json(c["dir"] / "materials.json") or {}).get("layers") or []
+        for lo, hi in itertools.pairwise(layers):
+            key = round(float(lo["y_top_um"]), 9)
+            text = f"{lo['region']}|{hi['region']}"
+            marks.setdefault(key, [])
+            if text not in marks[key]:
+                marks[key].append(text)
+    return [(y, ", ".join(t)) for y, t in sorted(marks.items())]
 
 
 def _shots(data: dict[str, Any], shown: list[tuple[str, Path, list[Path]]]

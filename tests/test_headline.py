@@ -136,3 +136,21 @@ def test_collect_without_a_study_toml_uses_the_first_case(tmp_path):
     data = collect(tmp_path)
     h = headline(data, None, ["x_V"])
     assert h.baseline == "A" and h.sentences == ["X [mV]: A 500."]
+
+
+def test_profile_plots_mark_the_layer_interfaces_of_the_cases(tmp_path):
+    import json
+
+    from studies.report import _interfaces
+
+    layers = [{"region": "MOF_layer", "y_top_um": 1.0}, {"region": "PE_PEO", "y_top_um": 3.0},
+              {"region": "LLZO_layer", "y_top_um": 5.6}]
+    cases = []
+    for name, lay in (("PLM", layers), ("PEO", [{"region": "PEO", "y_top_um": 5.6}])):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "materials.json").write_text(json.dumps({"layers": lay}))
+        cases.append({"name": name, "dir": d})
+    marks = _interfaces({"cases": cases}, ["PLM", "PEO"])
+    assert marks == [(1.0, "MOF_layer|PE_PEO"), (3.0, "PE_PEO|LLZO_layer")]
+    assert _interfaces({"cases": cases}, ["PEO"]) == []
