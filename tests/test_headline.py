@@ -46,7 +46,6 @@ def _rows(path: Path) -> dict[str, dict[str, str]]:
         return {r["case"]: r for r in csv.DictReader(fh)}
 
 
-@pytest.mark.slow
 def test_headline_of_a_peo_vs_plm_run_is_computed_from_its_numbers(shared_tmp):
     from studies.runner import run_study
 
