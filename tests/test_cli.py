@@ -75,14 +75,17 @@ def test_check_counts_per_case_wrapped_and_json(capsys):
         return
     lines = out.splitlines()
     assert max(len(ln) for ln in lines) <= WIDTH
-    assert "PEO_over__i0.2 (npp, 25 C): 8 info, 4 warn, 0 error" in lines
     cited = set(re.findall(r"[\w/.-]+\.md", out))
     assert all((ROOT / c).is_file() for c in cited), cited  # only the repository's own files
     code, out, _ = _cli(["check", str(PEO_VS_PLM), "--json"], capsys)
     cases = json.loads(out)
     over = next(c for c in cases if c["case"] == "PEO_over__i0.2")
-    assert sum(d["level"] == "warn" for d in over["diagnostics"]) == 4
+    assert sum(d["level"] == "warn" for d in over["diagnostics"]) == 4  # over-limiting at 25 C
     assert len(cases) == 13
+    for c in cases:  # the text's count line per case agrees with the JSON
+        counts = ", ".join(f"{sum(d['level'] == lv for d in c['diagnostics'])} {lv}"
+                           for lv in ("info", "warn", "error"))
+        assert f"{c['case']} (npp, {c['temperatures_C'][0]:g} C): {counts}" in lines
     code, out, _ = _cli(["materials", "--json"], capsys)
     peo = next(m for m in json.loads(out) if m["name"] == "PEO")
     assert peo["sigma_25C_S_per_m"] == pytest.approx(5e-4) and peo["t_plus"] is not None
