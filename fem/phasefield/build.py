@@ -18,8 +18,10 @@ from dolfinx import fem
 from fem.case import Conditions, SolverConfig
 from fem.log import get_logger
 from fem.materials import Material
+from fem.phasefield import build_v2
 from fem.phasefield.config import Config
 from fem.phasefield.initial import initialise
+from fem.phasefield.kinetics import front_velocity_scale_um_per_s
 from fem.phasefield.params import (
     PhaseFieldParams,
     ScaledModel,
@@ -29,6 +31,7 @@ from fem.phasefield.params import (
 )
 from fem.phasefield.postprocess import Postprocessor
 from fem.phasefield.problem import PhaseFieldProblem, RegionCoefficients
+from fem.phasefield.problem_v2 import ElectrodepositionProblem
 from fem.phasefield.stepping import CurrentControl, Stepper
 from geometries.bundle import MeshBundle
 
@@ -110,22 +113,42 @@ def build_simulation(bundle: MeshBundle, cfg: Config, conditions: Conditions,
     params = cfg.physical_parameters(T)
     ref = reference_material(bundle, materials)
     _, sigma_ref = _transport(ref, cfg, params, T)
-    model = scale(params, T, ref.c0_mol_per_m3, sigma_ref)
+    v2 = cfg.model == "electrodeposition_v2"
+    if v2:
+        params = build_v2.v2_parameters(params, cfg.parameters)
+        model = build_v2.scaled_model(params, T, ref.c0_mol_per_m3, sigma_ref)
+    else:
+        model = scale(params, T, ref.c0_mol_per_m3, sigma_ref)
     coeffs, table = region_coefficients(bundle, materials, cfg, params, model, T, ref)
     solver = solver or SolverConfig()
     options = {"snes_rtol": solver.snes_rtol, "snes_atol": solver.snes_atol,
                "snes_max_it": solver.snes_max_it, **solver.petsc_options}
-    problem = PhaseFieldProblem(bundle, model, coeffs, boundaries=cfg.boundaries,
-                                mechanics=cfg.mechanics, options=options,
-                                quadrature_degree=cfg.quadrature_degree, prefix=prefix)
+    common = dict(boundaries=cfg.boundaries, mechanics=cfg.mechanics, options=options,
+                  quadrature_degree=cfg.quadrature_degree, prefix=prefix)
+    if v2:
+        electrolyte, table_v2 = build_v2.electrolyte_coefficients(
+            bundle, materials, cfg.kinetics, params, T, ref.c0_mol_per_m3, ref)
+        for region, values in table_v2.items():
+            table[region].update(values)
+        problem = ElectrodepositionProblem(bundle, model, coeffs,
+                                           build_v2.kinetic_model(params, cfg.kinetics, T),
+                                           electrolyte, **common)
+    else:
+        problem = PhaseFieldProblem(bundle, model, coeffs, **common)
     problem.setup()
     i_target = conditions.current_density_A_per_m2()
     target_rate = None if i_target is None else i_target / model.current_scale_A_per_m2
-    control = CurrentControl(cfg.control, model.potential_scale_V, target_rate)
+    rate_scale = None
+    if v2:  # tolerance scale of a zero-current target: the exchange-current front speed
+        rate_scale = front_velocity_scale_um_per_s(
+            cfg.kinetics.exchange_current(ref.name, T), params.molar_volume_m3_per_mol)
+    control = CurrentControl(cfg.control, model.potential_scale_V, target_rate, rate_scale)
     if cfg.control.mode == "potentiostatic" and conditions.cell_voltage_V is not None:
         control.phi = -conditions.cell_voltage_V / model.potential_scale_V
     problem.phi_app.value = control.phi
-    initialise(problem, cfg.initial, c_init=cfg.boundaries.c_reservoir)
+    initialise(problem, cfg.initial, c_init=cfg.boundaries.c_reservoir, solve_potential=not v2)
+    if v2:
+        problem.rest_state(cfg.boundaries.c_reservoir)
     _set_region_phase(problem, bundle, materials)
     post = Postprocessor(problem)
     milestones = sorted(set(cfg.snapshot_times_s))
@@ -137,6 +160,7 @@ def build_simulation(bundle: MeshBundle, cfg: Config, conditions: Conditions,
             "interface_energy_J_per_m2": params.interface_energy_J_per_m2,
             "L_sigma_m3_per_J_s": params.L_sigma_m3_per_J_s,
             "exchange_current_pf_A_per_m2": params.exchange_current_pf_A_per_m2(),
+            "model": cfg.model,
             "target_current_A_per_m2": i_target}
     return Simulation(problem, post, stepper, control, model, params, info)
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from fem.config import ConfigError, parse, require
 from fem.phasefield.initial import InitialConfig
+from fem.phasefield.kinetics import KineticsConfig
 from fem.phasefield.mechanics import MechanicsConfig
 from fem.phasefield.params import (
     DEFAULT_PRESET,
@@ -28,11 +29,22 @@ from fem.phasefield.problem import BoundaryOptions
 from fem.phasefield.stepping import ControlConfig, TimeConfig
 
 
+MODELS = ("electrodeposition_v2", "chen2015")
+
+
 @dataclass(frozen=True)
 class Config:
     """Phase-field physics of one case.
 
     Attributes:
+        model: "electrodeposition_v2" (default: Butler-Volmer kinetic phase field with
+            separate metal and electrolyte potentials, Gibbs-Thomson capillarity and binary
+            electroneutral transport; docs/theory/phasefield.md) or "chen2015" (the
+            single-potential Allen-Cahn model of Chen et al. 2015, kept for comparison).
+        kinetics: i0, its Arrhenius law and per-material overrides, gamma, numerical
+            profile settings (v2 only; ``kinetics.KineticsConfig``). In v2, W and kappa0
+            set only the interface width delta0 = sqrt(2 kappa0/W); mobility, L_eta and
+            the M1 driving force are chen2015-only (v2 couples stress through eta).
         interface_preset: W and kappa0 (``params.INTERFACE_PRESETS``); default delta0 = 0.5 um
             (the reason is next to ``params.DEFAULT_PRESET``); "table_s1" = literal Table S1.
         parameters: overrides of :class:`PhaseFieldParams` fields (SI units, after the preset).
@@ -54,6 +66,8 @@ class Config:
         max_steps: hard cap on accepted steps.
     """
 
+    model: Literal["electrodeposition_v2", "chen2015"] = "electrodeposition_v2"
+    kinetics: KineticsConfig = field(default_factory=KineticsConfig)
     interface_preset: str = DEFAULT_PRESET
     parameters: dict[str, Any] = field(default_factory=dict)
     mobility: Literal["table_s1", "gibbs_thomson"] = "table_s1"
@@ -71,6 +85,11 @@ class Config:
     max_steps: int = 100000
 
     def __post_init__(self) -> None:
+        require(self.model in MODELS, "model", f"one of {', '.join(MODELS)}", self.model)
+        v2 = self.model == "electrodeposition_v2"
+        require(self.boundaries.c_cathode != ("insulating" if v2 else "li_electrode"),
+                "boundaries.c_cathode", "reservoir or li_electrode (electrodeposition_v2), "
+                "reservoir or insulating (chen2015)", self.boundaries.c_cathode)
         require(self.interface_preset in INTERFACE_PRESETS, "interface_preset",
                 f"one of {', '.join(sorted(INTERFACE_PRESETS))}", self.interface_preset)
         require(self.checkpoint_every_steps >= 0, "checkpoint_every_steps", ">= 0",

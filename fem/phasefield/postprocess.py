@@ -52,15 +52,13 @@ class Postprocessor:
 
     def __init__(self, problem: PhaseFieldProblem) -> None:
         self.p = problem
-        m = problem.model
-        xi, c, _ = ufl.split(problem.w)
-        xi_n, c_n, _ = ufl.split(problem.w_n)
+        xi = ufl.split(problem.w)[XI]
         self.xi0_integral = problem.xi_integral()
         self._length = fem.form(ufl.sqrt(ufl.inner(ufl.grad(xi), ufl.grad(xi)) + 1e-16)
                                 * problem.dx)
         self._diffuse = fem.form(xi * (1 - xi) * problem.dx)
-        self._inventory = fem.form((c + m.cs_over_c0 * xi) * problem.dx)
-        self._inventory_n = fem.form((c_n + m.cs_over_c0 * xi_n) * problem.dx)
+        self._inventory = fem.form(problem.inventory_density(problem.w) * problem.dx)
+        self._inventory_n = fem.form(problem.inventory_density(problem.w_n) * problem.dx)
         self._residual = fem.form(problem.residual())
         self._indicators = {}
         b = problem.bundle
@@ -119,8 +117,8 @@ class Postprocessor:
         b = self._residual_vector()
         li_in = self.boundary_residual(C, "cathode", b)
         dep = self.p.model.Lambda * (self.p.xi_integral() - self.p.xi_integral_old()) / dt
-        q_cat = self.boundary_residual(PHI, "cathode", b)
-        q_an = self.boundary_residual(PHI, "anode", b)
+        q_cat = self.p.current_inflow(self, "cathode", b)
+        q_an = self.p.current_inflow(self, "anode", b)
         dI = I_new - I_old
         return {"li_inventory": I_new, "li_change": dI, "li_inflow_dt": li_in * dt,
                 "li_balance_rel": (dI - li_in * dt) / abs(I_new),
@@ -134,8 +132,8 @@ class Postprocessor:
         b.scatter_reverse(la.InsertMode.add)
         return b.array
 
-    def boundary_residual(self, field: int, boundary: str, b: np.ndarray | None = None
-                          ) -> float:
+    def boundary_residual(self, field: int, boundary: str, b: np.ndarray | None = None,
+                          factor: float | None = None) -> float:
         """Residual of E2 (field C) or E3 (field PHI) tested with the boundary indicator.
 
         E2: Li+ inflow through ``boundary`` [c0 um^(d-1) / s]; E3: current inflow
@@ -146,7 +144,8 @@ class Postprocessor:
         ind = self._indicators[(field, boundary)]
         n = self.p.W.dofmap.index_map.size_local * self.p.W.dofmap.index_map_bs
         local = float(np.dot(b[:n], ind.x.array[:n]))
-        factor = self.p.model.Lambda if field == PHI else 1.0
+        if factor is None:
+            factor = self.p.model.Lambda if field == PHI else 1.0
         return factor * self.p.comm.allreduce(local, op=MPI.SUM)
 
     def deposition_rate(self, xi_integral_old: float, dt: float) -> float:

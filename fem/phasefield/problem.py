@@ -45,7 +45,9 @@ class BoundaryOptions:
     # the nuclei. 'li' costs Li conservation (~1e-5 per step) where Li+ depletes at the anode.
     xi_anode: Literal["natural", "li"] = "natural"
     xi_cathode: Literal["natural", "electrolyte"] = "natural"  # 'electrolyte': xi = 0
-    c_cathode: Literal["reservoir", "insulating"] = "reservoir"
+    # 'li_electrode' (electrodeposition_v2 only): a reversible Li counter electrode at
+    # phi_cathode, anions blocked (a closed Li | electrolyte | Li cell)
+    c_cathode: Literal["reservoir", "insulating", "li_electrode"] = "reservoir"
     c_reservoir: float = 1.0  # c+/c0 at the cathode
     phi_cathode: float = 0.0  # scaled potential of the bulk reference (cathode side)
 
@@ -260,6 +262,16 @@ class PhaseFieldProblem:
         d = self.spaces[XI][1]
         local = np.max(np.abs(self.w.x.array[d] - self.w_n.x.array[d]), initial=0.0)
         return self.comm.allreduce(float(local), op=MPI.MAX)
+
+    def inventory_density(self, w: fem.Function) -> ufl.core.expr.Expr:
+        """c + (c_s/c0) xi: the Li inventory density of state ``w``."""
+        xi, c, _ = ufl.split(w)
+        return c + self.model.cs_over_c0 * xi
+
+    def current_inflow(self, post, boundary: str, b: np.ndarray) -> float:
+        """Current into the domain through ``boundary`` (consistent flux of E3, in the
+        units of the deposition term Lambda xi_t)."""
+        return post.boundary_residual(PHI, boundary, b)
 
     def integral(self, expr: ufl.core.expr.Expr) -> float:
         """int expr dx (allreduced)."""

@@ -98,10 +98,14 @@ class CurrentControl:
     """Applied potential (scaled) and its current-response slope, carried across steps."""
 
     def __init__(self, cfg: ControlConfig, potential_scale_V: float,
-                 target_rate_um_per_s: float | None) -> None:
+                 target_rate_um_per_s: float | None, rate_scale_um_per_s: float | None = None
+                 ) -> None:
+        """``rate_scale_um_per_s``: the rate the tolerance is relative to when the target
+        is zero (e.g. the exchange-current front speed); default |target|."""
         require(cfg.mode == "potentiostatic" or target_rate_um_per_s is not None,
                 "conditions.current_density_mA_per_cm2", "a value for galvanostatic control")
         self.cfg, self.V0, self.target = cfg, potential_scale_V, target_rate_um_per_s
+        self.rate_scale = abs(target_rate_um_per_s or 0.0) or rate_scale_um_per_s or 1.0
         self.phi = cfg.applied_potential_V / potential_scale_V
         self.slope: float | None = None
         self.drift = 0.0  # d(phi)/dt of the last accepted step [scaled / s]
@@ -123,7 +127,8 @@ class CurrentControl:
         return self.cfg.mode == "galvanostatic"
 
     def on_target(self, rate: float) -> bool:
-        return not self.galvanostatic or abs(rate / self.target - 1) <= self.cfg.current_tolerance
+        return (not self.galvanostatic
+                or abs(rate - self.target) <= self.cfg.current_tolerance * self.rate_scale)
 
     def next_phi(self, history: list[tuple[float, float]]) -> tuple[float, float | None]:
         """The next potential from the (phi, rate) pairs of this step, and the slope used."""
@@ -236,8 +241,9 @@ class Stepper:
             taken += 1
             progress.update(self.stepper.t, dt, info["its"], self.stepper.n_rejected)
             if not info["on_target"]:
-                log.warning("t = %.6g s: current %.3g of target after %d solves",
-                            self.stepper.t, info["rate"] / self.control.target, info["solves"])
+                log.warning("t = %.6g s: deposition rate %.3g um/s against the target %.3g "
+                            "after %d solves", self.stepper.t, info["rate"],
+                            self.control.target, info["solves"])
             report = StepReport(self.step, self.stepper.t, dt, info["its"], info["solves"],
                                 info["rate"], info["phi"] * self.control.V0, info["dxi"],
                                 info["on_target"], landed, measured)
@@ -276,4 +282,4 @@ class Stepper:
         self.p.xi_initial.x.array[:] = arrays["xi_initial"]
         if self.p.mechanics is not None:
             self.p.mechanics.u.x.array[:] = arrays["u"]
-            self.p.update_mechanics()  # cell stress fields (the solve reproduces u)
+        self.p.update_mechanics()  # lagged fields (stress: the solve reproduces u)

@@ -1,0 +1,57 @@
+"""Weak forms of the electrodeposition (v2) phase-field model (docs/theory/phasefield.md).
+
+Unknowns (ξ, mu+, mu_a): the Li phase and the dimensionless electrochemical potentials of
+Li+ and of the mobile anion, as in the NPP module's electroneutral formulation (whose
+closure, fluxes and storage terms are reused from ``fem.npp.forms``).
+
+- phase:  xi_t = v_n p(xi) + div[Gamma (grad xi - p(xi) n)]   (kinetic + profile-restoring)
+- Li+:    c+_t + div(psi N+) = -(c_s/c_ref) xi_t
+- anion:  c_a_t + div(psi N_a) = 0,      c+ = c_a + c_f (electroneutral, c_f immobilised)
+
+The restoring term is a divergence: it conserves int xi and vanishes on the equilibrium
+profile of any curvature, so only v_n (Butler-Volmer) moves Li. The same discrete xi_t is the
+Li+ sink, so the Li inventory int (c+ + (c_s/c_ref) xi) and the charge balance hold to solver
+tolerance. psi = 1 - xi (floored) weights the electrolyte fluxes.
+"""
+
+from __future__ import annotations
+
+import ufl
+
+from fem.npp import forms as npp_forms
+from fem.phasefield.kinetics import profile_gradient
+
+Expr = ufl.core.expr.Expr
+
+
+def unit_normal(xi: Expr, eps: float) -> Expr:
+    """n = grad xi / |grad xi| (regularised), pointing into the Li."""
+    g = ufl.grad(xi)
+    return g / ufl.sqrt(ufl.inner(g, g) + eps**2)
+
+
+def electrolyte_fraction(xi: Expr, floor: float) -> Expr:
+    """psi = floor + (1 - floor)(1 - xi): the electrolyte's share of a point."""
+    return floor + (1 - floor) * (1 - xi)
+
+
+def phase_residual(xi: Expr, xi_n: Expr, v: Expr, dt: Expr, velocity: Expr, ell: float,
+                   Gamma: Expr | float, eps: float, dx: ufl.Measure) -> ufl.Form:
+    """(xi - xi_n)/dt = v_n p(xi) + div[Gamma (grad xi - p(xi) n)] (weak form)."""
+    p = profile_gradient(xi, ell)
+    restoring = Gamma * (ufl.grad(xi) - p * unit_normal(xi, eps))
+    return ((xi - xi_n) / dt * v - velocity * p * v) * dx + ufl.inner(restoring, ufl.grad(v)) * dx
+
+
+def species_residual(c: Expr, c_n: Expr, mu: Expr, D_psi: Expr, v: Expr, dt: Expr,
+                     dx: ufl.Measure, sink: Expr | float = 0.0) -> ufl.Form:
+    """c_t + div(psi N) + sink = 0 with N = -D c grad mu (NPP storage + transport terms)."""
+    dcdt = npp_forms.time_derivative(c, c_n, c_n, dt, 1.0, -1.0, 0.0)
+    return (npp_forms.storage(dcdt, v, dx) + npp_forms.transport(D_psi, c, mu, v, dx)
+            + sink * v * dx)
+
+
+def curvature_form(xi: Expr, q: Expr, eps: float, dx: ufl.Measure) -> ufl.Form:
+    """int n . grad q dx = int (-div n) q dx (+ boundary terms, zero where n.nu = 0): the
+    load vector of the curvature K = -div n (K = 1/R on a Li disc of radius R)."""
+    return ufl.inner(unit_normal(xi, eps), ufl.grad(q)) * dx

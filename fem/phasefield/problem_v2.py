@@ -1,0 +1,162 @@
+"""The electrodeposition (v2) phase-field problem: (xi, mu+, mu_a) in one mixed P1 space.
+
+Same life cycle as :class:`PhaseFieldProblem` (set-up, solve, rollback, accept, staggered
+mechanics), which it extends: ``phi_app`` is the Li metal potential phi_s (an equipotential,
+a global scalar set by the galvanostatic secant of ``stepping``), field 1 is mu+ and field 2
+mu_a; the curvature K of the Gibbs-Thomson term is lagged by one step, like the stress.
+docs/theory/phasefield.md gives the equations and the reasons.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import ufl
+
+from fem import _stack  # noqa: F401
+from dolfinx import fem, la
+from fem.npp import forms as npp_forms
+from fem.phasefield import forms_v2
+from fem.phasefield.kinetics import KineticModel, overpotential, plating_velocity
+from fem.phasefield.params import ScaledModel
+from fem.phasefield.problem import XI, PhaseFieldProblem, RegionCoefficients, _insulating
+
+MU_PLUS, MU_ANION = 1, 2
+
+
+@dataclass
+class ElectrolyteCoefficients:
+    """Per-region electrolyte data (DG0 functions or numbers), model units: D+ and D_a
+    [um^2/s] and the immobilised anion c_f [c_ref] from ``fem.npp.coefficients``, the
+    interface rate Omega i0/(nF) [um/s], and c_f of the region at the cathode."""
+
+    D_plus: object
+    D_anion: object
+    c_fixed: object
+    i0_rate: object
+    c_fixed_cathode: float = 0.0
+
+
+class ElectrodepositionProblem(PhaseFieldProblem):
+    """Kinetic phase field + electroneutral binary electrolyte (+ staggered mechanics)."""
+
+    def __init__(self, bundle, model: ScaledModel, coeffs: RegionCoefficients,
+                 kinetics: KineticModel, electrolyte: ElectrolyteCoefficients, **kwargs) -> None:
+        super().__init__(bundle, model, coeffs, **kwargs)
+        self.kin, self.el = kinetics, electrolyte
+        V = self.spaces[XI][0]
+        self.curvature = fem.Function(V, name="curvature")
+        q = ufl.TestFunction(V)
+        self._curv_form = fem.form(forms_v2.curvature_form(self.xi_mech, q, kinetics.normal_eps,
+                                                           self.dx))
+        mass = fem.assemble_vector(fem.form(q * self.dx))
+        mass.scatter_reverse(la.InsertMode.add)
+        mass.scatter_forward()
+        self._lumped_mass = mass.array.copy()
+
+    # -- constitutive expressions of a state ----------------------------------------------
+    def concentrations(self, w: fem.Function):
+        """(c+, c_a) of state ``w`` from the electroneutral closure [c_ref]."""
+        _, mu_p, mu_a = ufl.split(w)
+        return npp_forms.en_concentrations(mu_p, mu_a, self.el.c_fixed)
+
+    def electrolyte_potential(self, w: fem.Function):
+        """phi_l = mu+ - ln c+ [RT/F]."""
+        c_plus, _ = self.concentrations(w)
+        return npp_forms.en_potential(ufl.split(w)[MU_PLUS], c_plus)
+
+    def inventory_density(self, w: fem.Function):
+        """c+ + (c_s/c_ref) xi: the Li inventory density."""
+        return self.concentrations(w)[0] + self.model.cs_over_c0 * ufl.split(w)[XI]
+
+    def velocity(self, w: fem.Function):
+        """Front velocity v_n [um/s] of state ``w`` (Butler-Volmer at the local eta)."""
+        stress = 0.0
+        if self.mechanics is not None and self.mech_config.kinetics:
+            stress = self.model.omega_c0 * self.mechanics.pressure()
+        eta = overpotential(self.phi_app, self.electrolyte_potential(w), self.curvature,
+                            self.kin.capillary, stress)
+        return self.coeffs.mask * plating_velocity(self.el.i0_rate, self.kin.alpha, eta,
+                                                   self.concentrations(w)[0])
+
+    # -- residual and boundary conditions --------------------------------------------------
+    def residual(self) -> ufl.Form:
+        k, m = self.kin, self.model
+        xi, mu_p, mu_a = ufl.split(self.w)
+        xi_n = ufl.split(self.w_n)[XI]
+        v_xi, v_p, v_a = ufl.TestFunctions(self.W)
+        c_p, c_a = self.concentrations(self.w)
+        c_pn, c_an = self.concentrations(self.w_n)
+        psi = forms_v2.electrolyte_fraction(xi, k.transport_floor) * _insulating(self.coeffs.mask)
+        rate = (xi - xi_n) / self.dt
+        F = forms_v2.phase_residual(xi, xi_n, v_xi, self.dt, self.velocity(self.w), k.ell,
+                                    k.Gamma * self.coeffs.mask, k.normal_eps, self.dx)
+        F += forms_v2.species_residual(c_p, c_pn, mu_p, psi * self.el.D_plus, v_p, self.dt,
+                                       self.dx, sink=m.cs_over_c0 * rate)
+        F += forms_v2.species_residual(c_a, c_an, mu_a, psi * self.el.D_anion, v_a, self.dt,
+                                       self.dx)
+        for source in self._sources:
+            F += source(v_xi, v_p, v_a)
+        return F
+
+    def cathode_potentials(self) -> tuple[float, float | None]:
+        """(mu+, mu_a) imposed on the cathode (``None``: anion blocked)."""
+        b = self.boundary_options
+        if b.c_cathode == "li_electrode":  # reversible Li counter electrode at phi_cathode
+            return b.phi_cathode, None
+        c_a = b.c_reservoir - self.el.c_fixed_cathode
+        if c_a <= 0:
+            raise ValueError("boundaries.c_reservoir: expected > the immobilised anion "
+                             f"concentration {self.el.c_fixed_cathode:.4g} at the cathode, got "
+                             f"{b.c_reservoir}")
+        return math.log(b.c_reservoir) + b.phi_cathode, math.log(c_a) - b.phi_cathode
+
+    def _default_bcs(self) -> None:
+        b = self.boundary_options
+        mu_p, mu_a = self.cathode_potentials()
+        self.dirichlet(MU_PLUS, mu_p, "cathode")
+        if mu_a is not None:
+            self.dirichlet(MU_ANION, mu_a, "cathode")
+        if b.xi_anode == "li":
+            self.dirichlet(XI, 1.0, "anode")
+        if b.xi_cathode == "electrolyte":
+            self.dirichlet(XI, 0.0, "cathode")
+
+    def _set_bounds(self) -> None:
+        from petsc4py import PETSc
+
+        lo = np.full(self.w.x.array.size, -PETSc.INFINITY)
+        hi = np.full(self.w.x.array.size, PETSc.INFINITY)
+        lo[self.spaces[XI][1]], hi[self.spaces[XI][1]] = 0.0, 1.0
+        self._lb, self._ub = self._problem.x.duplicate(), self._problem.x.duplicate()
+        n = self._lb.getLocalSize()
+        self._lb.array[:], self._ub.array[:] = lo[:n], hi[:n]
+        self._problem.solver.setVariableBounds(self._lb, self._ub)
+
+    # -- lagged fields ---------------------------------------------------------------------
+    def update_mechanics(self) -> None:
+        """Lagged fields from the accepted xi: the stress (if any) and the curvature."""
+        super().update_mechanics()
+        self.xi_mech.x.array[:] = self.w_n.x.array[self.spaces[XI][1]]
+        b = fem.assemble_vector(self._curv_form)
+        b.scatter_reverse(la.InsertMode.add)
+        self.curvature.x.array[:] = b.array / self._lumped_mass
+        self.curvature.x.scatter_forward()
+
+    def rest_state(self, c_plus: float = 1.0) -> None:
+        """mu+ and mu_a of an electrolyte at rest (uniform, c+ = ``c_plus`` at the cathode
+        region; other regions follow from the closure) in ``w`` and ``w_n``."""
+        phi = self.boundary_options.phi_cathode
+        mu_p = math.log(c_plus) + phi
+        mu_a = math.log(c_plus - self.el.c_fixed_cathode) - phi
+        self.w.x.array[self.spaces[MU_PLUS][1]] = mu_p
+        self.w.x.array[self.spaces[MU_ANION][1]] = mu_a
+        self.w_n.x.array[:] = self.w.x.array
+
+    def current_inflow(self, post, boundary: str, b: np.ndarray) -> float:
+        """Current into the electrolyte through ``boundary`` in Li+ units (c_ref um^(d-1)/s):
+        Li+ inflow minus anion inflow (consistent residual fluxes)."""
+        return (post.boundary_residual(MU_PLUS, boundary, b, factor=1.0)
+                - post.boundary_residual(MU_ANION, boundary, b, factor=1.0))
