@@ -8,6 +8,7 @@ validation and diagnostics. Serial and under ``mpiexec -n 2``.
 import csv
 import dataclasses
 import json
+import math
 import re
 from pathlib import Path
 
@@ -62,19 +63,23 @@ def test_short_study_outputs_and_metrics(short_run):
     peo, plm = metrics(out, "PEO"), metrics(out, "PLM")
     # galvanostatic: the secant control holds 0.5 mA/cm^2 (2 % per step)
     assert peo["mean_current_density_mA_per_cm2"] == pytest.approx(0.5, rel=0.02)
-    # Faraday: deposit = i t / (n F c_s) x width; 0.5 mA/cm^2 for 60 s on 8 um -> 0.3256 um^2
+    # Faraday: deposit = i t / (n F c_s) x width, c_s = 1/Omega (electrodeposition_v2);
+    # 0.5 mA/cm^2 for 60 s on 8 um -> 0.3235 um^2
+    c_s = 534.0 / 6.941e-3
     for m in (peo, plm):
-        faraday = m["mean_current_density_mA_per_cm2"] * 10 * 60.0 / (96485.33 * 7.64e4) * 8e6
+        faraday = m["mean_current_density_mA_per_cm2"] * 10 * 60.0 / (96485.33 * c_s) * 8e6
         assert m["deposited_volume_um2"] == pytest.approx(faraday, rel=1e-3)
-    assert peo["deposited_volume_um2"] == pytest.approx(0.3256, rel=0.02)
-    # potentiostatic 10 mV: supra-limiting in PEO-filled channels, the PLM deposit grows
-    # 8.3x faster (measured 8.34 on 1 and 2 ranks; +-10 % regression bound on this smoke mesh)
-    assert plm["deposited_volume_um2"] / peo["deposited_volume_um2"] == pytest.approx(
-        8.34, rel=0.1)
-    assert plm["tip_growth_um"] > 0.05
-    # eigenstrain 0.01 of deposited Li: the constrained sharp bilayer (P5b) gives 0.465 MPa;
-    # measured 0.499 MPa (the cell-wise maximum is mesh dependent, +25 % at h/2: +-20 %)
-    assert peo["max_von_mises_MPa"] == pytest.approx(0.50, rel=0.2)
+    assert peo["deposited_volume_um2"] == pytest.approx(0.3235, rel=0.02)
+    # potentiostatic 10 mV (electrodeposition_v2): below the sharp-interface Butler-Volmer
+    # current at 10 mV, i0 2 sinh(F eta / 2RT) = 0.175 mA/cm^2 (ohmic and concentration
+    # losses take part of the 10 mV), above 80 % of it (measured 0.164)
+    bound = 0.5 * 2 * math.sinh(0.5 * 96485.33 * 0.01 / (8.314463 * 333.15))
+    assert 0.8 * bound < plm["mean_current_density_mA_per_cm2"] < bound
+    assert peo["tip_growth_um"] > 0 and plm["deposited_volume_um2"] > 0
+    # eigenstrain 0.01 of deposited Li: measured 0.24 MPa with v2 (0.50 with chen2015; the
+    # constrained sharp bilayer gives 0.465 MPa for a uniform layer; the cell-wise maximum
+    # is mesh dependent): a magnitude bound only
+    assert 0.1 < peo["max_von_mises_MPa"] < 1.0
 
 
 def xdmf_times(out, case):
@@ -132,11 +137,17 @@ def test_config_validation_and_diagnostics():
     study = load_study(FULL)
     assert len(study.cases) == 9
     names = {d.name for c in study.cases for d in diagnose(c)}
-    assert {"delta0_um", "phasefield.antiscreening_length_um",
+    assert {"delta0_um", "phasefield.exchange_current_mA_per_cm2",
             "phasefield.capillary_overpotential_mV"} <= names
-    cold = load_study(SHORT, ["defaults.conditions.temperature_C=26.85"]).cases[0]
+    assert "phasefield.antiscreening_length_um" not in names  # v2 screens
+    cold = load_study(SHORT, ["defaults.conditions.temperature_C=26.85",
+                              "defaults.physics.model=chen2015"]).cases[0]
     anti = [d for d in diagnose(cold) if d.name == "phasefield.antiscreening_length_um"]
-    assert anti[0].level == "warn"  # PEO at 300 K: Lambda ~ 450, E3 anti-screening
+    assert anti[0].level == "warn"  # chen2015, PEO at 300 K: Lambda ~ 450, anti-screening
+    with pytest.raises(ConfigError, match="model"):
+        parse(Config, {"model": "nope"})
+    with pytest.raises(ConfigError, match="c_cathode"):
+        parse(Config, {"boundaries": {"c_cathode": "insulating"}})
     peo = load_study(SHORT).cases[0]
     no_current = dataclasses.replace(peo, conditions=Conditions(temperature_C=60.0,
                                                                 end_time_s=60.0))

@@ -123,6 +123,8 @@ def build_simulation(bundle: MeshBundle, cfg: Config, conditions: Conditions,
     solver = solver or SolverConfig()
     options = {"snes_rtol": solver.snes_rtol, "snes_atol": solver.snes_atol,
                "snes_max_it": solver.snes_max_it, **solver.petsc_options}
+    if v2:
+        options["snes_atol"] = max(options["snes_atol"], build_v2.SNES_ATOL_FLOOR)
     common = dict(boundaries=cfg.boundaries, mechanics=cfg.mechanics, options=options,
                   quadrature_degree=cfg.quadrature_degree, prefix=prefix)
     if v2:

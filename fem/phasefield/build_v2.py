@@ -13,6 +13,7 @@ from typing import Any
 
 from fem import _stack  # noqa: F401
 from dolfinx import fem
+from fem.constants import FARADAY_C_PER_MOL as F
 from fem.materials import Material
 from fem.npp.coefficients import region_transport
 from fem.phasefield.kinetics import (
@@ -24,7 +25,10 @@ from fem.phasefield.kinetics import (
 from fem.phasefield.params import LENGTH_SCALE_M, PhaseFieldParams, ScaledModel, scale
 from fem.phasefield.problem_v2 import ElectrolyteCoefficients
 
-ELECTRODE_MATERIAL = "Li"
+SNES_ATOL_FLOOR = 1e-9
+"""Smallest absolute SNES tolerance of v2 [c_ref um^d / s]: the rows carry (c_s/c_ref) xi_t
+(~70 / dt), whose round-off floor is ~1e-10 at dt = 1e-3 s (measured; Newton stagnated there
+with the generic 1e-12). The Li balance error this allows is ~1e-9 dt of the inventory."""
 
 
 def v2_parameters(params: PhaseFieldParams, overridden: dict[str, Any]) -> PhaseFieldParams:
@@ -85,3 +89,39 @@ def electrolyte_coefficients(bundle: Any, materials: dict[str, Material], kcfg: 
     c_f_cathode = tr[last].c_fixed if last in tr else ref_tr.c_fixed
     return ElectrolyteCoefficients(funcs["D_plus"], funcs["D_anion"], funcs["c_fixed"],
                                    funcs["i0_rate"], c_f_cathode), table
+
+
+def diagnostics(cfg: Any, params: PhaseFieldParams, temperature_K: float, i: float | None,
+                mesh_size_um: float | None) -> list[dict[str, Any]]:
+    """Case checks of a v2 case (before any solve): i0, i/i0, the Gibbs-Thomson shift of
+    the smallest nucleus, the bulk-anode thickness and the resolution of the profile."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: Any, unit: str, level: str, message: str) -> None:
+        out.append({"name": f"phasefield.{name}", "value": value, "unit": unit,
+                    "level": level, "message": message})
+
+    k = cfg.kinetics
+    i0 = k.exchange_current("", temperature_K)
+    add("exchange_current_mA_per_cm2", i0 / 10, "mA/cm^2", "info",
+        "Butler-Volmer i0 at the case temperature (Arrhenius; docs/theory/phasefield.md)")
+    if i:
+        add("current_over_exchange_current", i / i0, "", "info", "i / i0 (>> 1: Tafel regime)")
+    r_nuc = min((n.radius_um for n in cfg.initial.nuclei), default=None)
+    if r_nuc:
+        eta = k.interface_energy_J_per_m2 * params.molar_volume_m3_per_mol / (
+            params.n_electrons * F * r_nuc * 1e-6)
+        add("capillary_overpotential_mV", eta * 1e3, "mV", "info",
+            f"Gibbs-Thomson shift gamma Omega / (nF R) of the smallest nucleus (R = {r_nuc:g} um)")
+    delta0_um = params.delta0_m / LENGTH_SCALE_M
+    film = cfg.initial.layer_thickness_um
+    if 0 < film < 3 * delta0_um:
+        add("anode_film_um", film, "um", "warn",
+            f"the bulk Li anode is thinner than 3 delta0 = {3 * delta0_um:g} um: its interface "
+            "reaches the anode plane and under-counts the interface kinetics "
+            "(docs/theory/phasefield.md, bulk anode)")
+    if mesh_size_um and mesh_size_um > 0.5 * delta0_um:
+        add("profile_resolution", mesh_size_um / (0.5 * delta0_um), "", "warn",
+            "mesh size over the profile length delta0/2: above 1 the interface kinetics lose "
+            "accuracy (docs/theory/phasefield.md, resolution)")
+    return out

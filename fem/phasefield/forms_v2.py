@@ -49,9 +49,3 @@ def species_residual(c: Expr, c_n: Expr, mu: Expr, D_psi: Expr, v: Expr, dt: Exp
     dcdt = npp_forms.time_derivative(c, c_n, c_n, dt, 1.0, -1.0, 0.0)
     return (npp_forms.storage(dcdt, v, dx) + npp_forms.transport(D_psi, c, mu, v, dx)
             + sink * v * dx)
-
-
-def curvature_form(xi: Expr, q: Expr, eps: float, dx: ufl.Measure) -> ufl.Form:
-    """int n . grad q dx = int (-div n) q dx (+ boundary terms, zero where n.nu = 0): the
-    load vector of the curvature K = -div n (K = 1/R on a Li disc of radius R)."""
-    return ufl.inner(unit_normal(xi, eps), ufl.grad(q)) * dx

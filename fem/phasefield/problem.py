@@ -263,6 +263,11 @@ class PhaseFieldProblem:
         local = np.max(np.abs(self.w.x.array[d] - self.w_n.x.array[d]), initial=0.0)
         return self.comm.allreduce(float(local), op=MPI.MAX)
 
+    def output_expressions(self) -> tuple[ufl.core.expr.Expr, ufl.core.expr.Expr]:
+        """(c+ [c0], electrolyte potential [RT/(nF)]) of the current state, for output."""
+        _, c, phi = ufl.split(self.w)
+        return c, phi
+
     def inventory_density(self, w: fem.Function) -> ufl.core.expr.Expr:
         """c + (c_s/c0) xi: the Li inventory density of state ``w``."""
         xi, c, _ = ufl.split(w)

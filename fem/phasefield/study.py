@@ -29,11 +29,11 @@ from fem.collective import on_rank0
 from fem.constants import FARADAY_C_PER_MOL as F
 from fem.constants import GAS_CONSTANT_J_PER_MOL_K as R
 from fem.log import get_logger
-from fem.phasefield import checkpoint
+from fem.phasefield import build_v2, checkpoint
 from fem.phasefield.build import Simulation, build_simulation
 from fem.phasefield.config import Config
 from fem.phasefield.params import INTERFACE_PRESETS
-from fem.phasefield.problem import C, PHI, XI
+from fem.phasefield.problem import XI
 from fem.phasefield.stepping import StepReport
 
 __all__ = ["Config", "run", "check"]
@@ -54,20 +54,24 @@ class FieldOutput:
         p = sim.problem
         self.sim = sim
         self.xi = fem.Function(p.spaces[XI][0], name="xi")
-        self.c = fem.Function(p.spaces[C][0], name="c_Li")
-        self.phi = fem.Function(p.spaces[PHI][0], name="phi")
+        self.c = fem.Function(p.spaces[XI][0], name="c_Li")
+        self.phi = fem.Function(p.spaces[XI][0], name="phi")
         Q = fem.functionspace(p.msh, ("DG", 0))
         self.vm = fem.Function(Q, name="von_Mises")
         self.p = fem.Function(Q, name="hydrostatic_stress")
+        points = self.c.function_space.element.interpolation_points
+        self._exprs = [fem.Expression(e, points) for e in p.output_expressions()]
 
     def functions(self) -> list[fem.Function]:
         return [self.xi, self.c, self.phi, self.vm, self.p]
 
     def update(self) -> None:
         p, m = self.sim.problem, self.sim.model
-        for f, k, s in ((self.xi, XI, 1.0), (self.c, C, m.extras["c0_mol_per_m3"]),
-                        (self.phi, PHI, m.potential_scale_V)):
-            f.x.array[:] = p.w.x.array[p.spaces[k][1]] * s
+        self.xi.x.array[:] = p.w.x.array[p.spaces[XI][1]]
+        for f, expr, s in zip((self.c, self.phi), self._exprs,
+                              (m.extras["c0_mol_per_m3"], m.potential_scale_V), strict=True):
+            f.interpolate(expr)
+            f.x.array[:] *= s
         mech = p.mechanics
         if mech is not None:
             s = m.energy_scale_Pa / 1e6
@@ -342,6 +346,8 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
         add("interface_preset", INTERFACE_PRESETS["table_s1"].delta0_um, "um", "warn",
             "literal Table S1 kappa0: delta0 = 11.5 um is wider than the PLM and the filament "
             "gaps (physics-phasefield.md sec. 6)")
+    if cfg.model == "electrodeposition_v2":
+        return out + build_v2.diagnostics(cfg, params, T, i, _mesh_size_um(case))
     if i:
         v = i / (params.n_electrons * F * params.c_s_mol_per_m3)
         add("growth_velocity_nm_per_s", v * 1e9, "nm/s", "info", "mean plating velocity "

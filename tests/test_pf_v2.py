@@ -1,0 +1,181 @@
+"""Phase field v2 (electrodeposition_v2) against sharp-interface electrochemistry.
+
+Closed forms are written here independently of the model code (docs/theory/phasefield.md,
+"Verification"): Butler-Volmer with the concentration factor, the Gibbs-Thomson shift
+gamma Omega / (nF R), the Arrhenius law of i0, the sign of the electrolyte-potential
+response (screening), and Li conservation at zero current. Serial and 2 ranks.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import ufl
+from mpi4py import MPI
+
+from fem.case import Conditions
+from fem.config import parse
+from fem.material_library import get_material
+from fem.phasefield.build import build_simulation
+from fem.phasefield.config import Config
+from fem.phasefield.domain import interval_bundle, rectangle_bundle
+from fem.phasefield.kinetics import KineticsConfig, overpotential, plating_velocity
+from fem.phasefield.problem import XI
+
+F, R = 96485.33212, 8.314462618
+OMEGA = 6.941e-3 / 534.0
+I0_60C = 5.0  # A/m^2, the default at 333.15 K
+T60 = 333.15
+
+
+def bv_velocity_um_per_s(i0, eta_V, c_tilde, T, alpha=0.5):
+    """Sharp-interface plating speed Omega i / F, i = i0 [c exp(-a f eta) - exp((1-a) f eta)]."""
+    f = F / (R * T)
+    i = i0 * (c_tilde * math.exp(-alpha * f * eta_V) - math.exp((1 - alpha) * f * eta_V))
+    return OMEGA * i / F * 1e6
+
+
+def simulation(bundle, physics, conditions, material_overrides=None):
+    cfg = parse(Config, {"mechanics": {"coupling": "off"}, **physics})
+    cond = parse(Conditions, conditions)
+    mat = get_material("PEO", material_overrides)
+    return build_simulation(bundle, cfg, cond, {"PEO": mat})
+
+
+def one_step_rate(sim, dt=1e-3):
+    """Deposition rate d(int xi)/dt / A of one backward-Euler step [um/s]."""
+    p = sim.problem
+    old = p.xi_integral_old()
+    ok, _, _ = p.solve(dt)
+    assert ok
+    rate = (p.xi_integral() - old) / (dt * max(p.anode_area, 1e-300))
+    p.rollback()
+    return rate
+
+
+def test_constitutive_point_values():
+    """BV with concentration and stress, the Gibbs-Thomson shift and Arrhenius i0, each
+    against the closed form at one point."""
+    T = 300.0
+    f = F / (R * T)
+    eta_V, c, gamma, radius_m, p_Pa = -0.02, 0.7, 0.5, 0.4e-6, 2e6
+    i0_rate = OMEGA * 3.0 / F * 1e6
+    K = 1.0 / (radius_m * 1e6)  # 1/um
+    capillary = gamma * OMEGA / (R * T * 1e-6)
+    stress = OMEGA * p_Pa / (R * T)
+    eta = overpotential(ufl.as_ufl(eta_V * f), 0.0, K, capillary, stress)
+    v = float(plating_velocity(i0_rate, 0.5, eta, c))
+    E_eq = -gamma * OMEGA / (F * radius_m) - OMEGA * p_Pa / F  # curvature + pressure [V]
+    assert float(eta) / f == pytest.approx(eta_V - E_eq, rel=1e-12)
+    assert v == pytest.approx(bv_velocity_um_per_s(3.0, eta_V - E_eq, c, T), rel=1e-12)
+    assert E_eq * 1e3 == pytest.approx(-0.1684 - 0.2694, abs=2e-4)  # mV
+    # Nernst: zero velocity at eta = (RT/F) ln c
+    assert float(plating_velocity(1.0, 0.5, ufl.as_ufl(math.log(c)), c)) == pytest.approx(0, abs=1e-14)
+    k = KineticsConfig(exchange_current_overrides={"MOF_layer": 2.0})
+    assert k.exchange_current("PEO", 298.15) == pytest.approx(
+        5.0 * math.exp(-5e4 / R * (1 / 298.15 - 1 / 333.15)), rel=1e-12)
+    assert k.exchange_current("MOF_layer", 333.15) == 2.0
+
+
+@pytest.mark.parametrize("c_res", [1.0, 0.5])
+def test_planar_front_matches_butler_volmer(comm, c_res):
+    """1D planar front: the plating speed over |eta| = 1-100 mV (and stripping) equals
+    sharp-interface BV with the concentration factor within 1 % (a liquid-like electrolyte,
+    sigma x 1e3, so phi_l and c+ at the front equal the reservoir's within 1e-4)."""
+    bundle = interval_bundle(comm, 4.0, 200)
+    for eta_V in (-0.001, -0.01, -0.1, 0.01):
+        phi_s = eta_V  # against Li/Li+ at c_ref, where phi_l = 0 (reservoir)
+        sim = simulation(bundle, {"initial": {"layer_thickness_um": 1.5},
+                                  "control": {"mode": "potentiostatic"},
+                                  "boundaries": {"c_reservoir": c_res}},
+                         {"temperature_C": T60 - 273.15, "end_time_s": 1.0,
+                          "cell_voltage_V": -phi_s},
+                         {"sigma_ref_S_per_m": 1e3 * get_material("PEO").sigma_ref_S_per_m})
+        expected = bv_velocity_um_per_s(I0_60C, eta_V, c_res, T60)
+        assert one_step_rate(sim) == pytest.approx(expected, rel=0.01), eta_V
+
+
+def test_higher_electrolyte_potential_speeds_plating(comm):
+    """Screening sign: with phi_s = 0, raising phi_l by 1 mV plates and lowering it strips,
+    at the linear BV rate i0 F dphi / RT (the old single-potential form had the opposite
+    response, which made its potential equation indefinite)."""
+    bundle = interval_bundle(comm, 4.0, 200)
+    for dphi in (1e-3, -1e-3):
+        sim = simulation(bundle, {"initial": {"layer_thickness_um": 1.5},
+                                  "control": {"mode": "potentiostatic"},
+                                  "boundaries": {"phi_cathode": dphi * F / (R * T60)}},
+                         {"temperature_C": T60 - 273.15, "end_time_s": 1.0,
+                          "cell_voltage_V": 0.0},
+                         {"sigma_ref_S_per_m": 1e3 * get_material("PEO").sigma_ref_S_per_m})
+        rate = one_step_rate(sim)
+        assert math.copysign(1, rate) == math.copysign(1, dphi)
+        assert rate == pytest.approx(bv_velocity_um_per_s(I0_60C, -dphi, 1.0, T60), rel=0.01)
+
+
+def set_disc(sim, radius):
+    """xi = a Li disc of radius ``radius`` centred at the origin (a quarter in the mesh)."""
+    p = sim.problem
+    V, dofs = p.spaces[XI]
+    ell = p.kin.ell
+    x = V.tabulate_dof_coordinates()
+    r = np.hypot(x[:, 0], x[:, 1])
+    p.w.x.array[dofs] = 1.0 / (1.0 + np.exp((r - radius) / ell))
+    p.w_n.x.array[:] = p.w.x.array
+    p.update_mechanics()
+
+
+@pytest.mark.parametrize("radius", [1.0, 2.0])
+def test_gibbs_thomson_shift_of_a_disc(comm, radius):
+    """A Li disc of radius R is in equilibrium at phi_s = -gamma Omega / (F R) (3 %)."""
+    bundle = rectangle_bundle(comm, 2.5 + radius, 2.5 + radius, 45, 45)
+    rates = []
+    for phi_mV in (0.0, -0.2):
+        sim = simulation(bundle, {"initial": {"layer_thickness_um": 0.0},
+                                  "control": {"mode": "potentiostatic"},
+                                  "interface_preset": "s1_w_delta0_0.5um"},
+                         {"temperature_C": T60 - 273.15, "end_time_s": 1.0,
+                          "cell_voltage_V": -phi_mV * 1e-3})
+        set_disc(sim, radius)
+        rates.append(one_step_rate(sim, dt=1e-2))
+    phi_eq = 0.2 * rates[0] / (rates[1] - rates[0])  # mV: the zero of the linear rate(phi_s)
+    expected = -0.5 * OMEGA / (F * radius * 1e-6) * 1e3
+    assert phi_eq == pytest.approx(expected, rel=0.03)
+
+
+@pytest.mark.slow
+def test_zero_current_film_and_nucleus_keep_their_li(comm):
+    """Flat Li film (3 delta0) + one nucleus, galvanostatic at zero current for 1200 s:
+    the deposit volume changes < 1e-6 relative, the film stays whole, the nucleus stays."""
+    bundle = rectangle_bundle(comm, 6.0, 4.0, 48, 32)
+    sim = simulation(bundle, {"initial": {"layer_thickness_um": 1.5,
+                                          "nuclei": [{"x_um": 3.0, "radius_um": 0.75}]},
+                              "control": {"current_tolerance": 1e-7},
+                              "time": {"dt_max_s": 60.0}},
+                     {"temperature_C": 60.0, "end_time_s": 1200.0,
+                      "current_density_mA_per_cm2": 0.0})
+    p = sim.problem
+    total0, tip0 = p.xi_integral(), sim.post.tip_height_um()
+    assert sim.stepper.advance() == "completed"
+    assert abs(p.xi_integral() - total0) / total0 < 1e-6
+    assert abs(sim.post.tip_height_um() - tip0) < 0.01
+    V, dofs = p.spaces[XI]
+    y = V.tabulate_dof_coordinates()[:, 1]
+    bottom = p.w.x.array[dofs][y < 1e-9]
+    low = comm.allreduce(float(bottom.min(initial=1.0)), op=MPI.MIN)
+    assert low > 0.99  # the film over the anode is intact
+
+
+def test_peo_at_25C_and_0p1_mA_per_cm2_completes(comm):
+    """The old model failed every 300 K run (anti-screening); v2 runs PEO at 298 K."""
+    bundle = rectangle_bundle(comm, 6.0, 4.0, 24, 16)
+    sim = simulation(bundle, {"initial": {"layer_thickness_um": 1.5,
+                                          "nuclei": [{"x_um": 3.0, "radius_um": 0.6}]}},
+                     {"temperature_C": 25.0, "end_time_s": 60.0,
+                      "current_density_mA_per_cm2": 0.1})
+    reports = []
+    assert sim.stepper.advance(lambda r: reports.append(r)) == "completed"
+    last = reports[-1]
+    assert last.deposition_rate_um_per_s * sim.model.current_scale_A_per_m2 / 10 == \
+        pytest.approx(0.1, rel=0.02)
+    assert max(abs(r.measured["li_balance_rel"]) for r in reports) < 1e-10
+    assert max(abs(r.measured["charge_balance_rel"]) for r in reports) < 1e-6
