@@ -9,9 +9,10 @@ closure, fluxes and storage terms are reused from ``fem.npp.forms``).
 - anion:  c_a_t + div(psi N_a) = 0,      c+ = c_a + c_f (electroneutral, c_f immobilised)
 
 The restoring term is a divergence: it conserves int xi and vanishes on the equilibrium
-profile of any curvature, so only v_n (Butler-Volmer) moves Li. The same discrete xi_t is the
-Li+ sink, so the Li inventory int (c+ + (c_s/c_ref) xi) and the charge balance hold to solver
-tolerance. psi = 1 - xi (floored) weights the electrolyte fluxes.
+profile of any curvature, so only v_n (Butler-Volmer) moves Li. The Li+ sink is the Faradaic part
+v_n p(xi) of xi_t; the restoring part integrates to zero (zero-flux xi boundaries), so the
+Li inventory int (c+ + (c_s/c_ref) xi) and the charge balance hold to solver tolerance,
+while reshaping the profile exchanges no ions. psi = 1 - xi (floored) weights the electrolyte fluxes.
 """
 
 from __future__ import annotations
@@ -35,12 +36,17 @@ def electrolyte_fraction(xi: Expr, floor: float) -> Expr:
     return floor + (1 - floor) * (1 - xi)
 
 
+def reaction_rate(xi: Expr, velocity: Expr, ell: float) -> Expr:
+    """The Faradaic part of xi_t, v_n p(xi): the Li+ sink and charge source per unit c_s."""
+    return velocity * profile_gradient(xi, ell)
+
+
 def phase_residual(xi: Expr, xi_n: Expr, v: Expr, dt: Expr, velocity: Expr, ell: float,
                    Gamma: Expr | float, eps: float, dx: ufl.Measure) -> ufl.Form:
     """(xi - xi_n)/dt = v_n p(xi) + div[Gamma (grad xi - p(xi) n)] (weak form)."""
-    p = profile_gradient(xi, ell)
-    restoring = Gamma * (ufl.grad(xi) - p * unit_normal(xi, eps))
-    return ((xi - xi_n) / dt * v - velocity * p * v) * dx + ufl.inner(restoring, ufl.grad(v)) * dx
+    restoring = Gamma * (ufl.grad(xi) - profile_gradient(xi, ell) * unit_normal(xi, eps))
+    return (((xi - xi_n) / dt - reaction_rate(xi, velocity, ell)) * v * dx
+            + ufl.inner(restoring, ufl.grad(v)) * dx)
 
 
 def species_residual(c: Expr, c_n: Expr, mu: Expr, D_psi: Expr, v: Expr, dt: Expr,

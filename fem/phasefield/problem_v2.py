@@ -97,11 +97,15 @@ class ElectrodepositionProblem(PhaseFieldProblem):
         c_p, c_a = self.concentrations(self.w)
         c_pn, c_an = self.concentrations(self.w_n)
         psi = forms_v2.electrolyte_fraction(xi, k.transport_floor) * _insulating(self.coeffs.mask)
-        rate = (xi - xi_n) / self.dt
-        F = forms_v2.phase_residual(xi, xi_n, v_xi, self.dt, self.velocity(self.w), k.ell,
+        velocity = self.velocity(self.w)
+        F = forms_v2.phase_residual(xi, xi_n, v_xi, self.dt, velocity, k.ell,
                                     k.Gamma * self.coeffs.mask, k.normal_eps, self.dx)
+        # the Li+ sink is the reaction part of xi_t: the restoring flux moves Li within the
+        # interface without charge transfer and integrates to zero (zero-flux xi boundaries),
+        # so int sink = (c_s/c_ref) d/dt int xi exactly
+        reaction = forms_v2.reaction_rate(xi, velocity, k.ell)
         F += forms_v2.species_residual(c_p, c_pn, mu_p, psi * self.el.D_plus, v_p, self.dt,
-                                       self.dx, sink=m.cs_over_c0 * rate)
+                                       self.dx, sink=m.cs_over_c0 * reaction)
         F += forms_v2.species_residual(c_a, c_an, mu_a, psi * self.el.D_anion, v_a, self.dt,
                                        self.dx)
         for source in self._sources:
