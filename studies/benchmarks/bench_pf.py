@@ -1,12 +1,14 @@
 """Benchmark: the phase-field dendrite studies on 1 and 2 ranks.
 
-Runs ``studies/dendrite_short.toml`` (2 cases) with 1 and 2 ranks and, with ``--full``,
+Runs ``studies/dendrite_short.toml`` (2 cases) with 1 and 2 ranks, once with the default
+model (electrodeposition_v2) and once with ``physics.model = "chen2015"``, and, with ``--full``,
 ``studies/dendrite_peo_vs_plm.toml`` (9 cases, >= 600 s simulated each) on 2 ranks as two
 1-rank case groups (``--ranks-per-case 1``) -- the target is < 10 min on 2 cores. Every
 run is a fresh ``csefem run`` process under the venv's ``mpiexec`` (JIT cache warm: the
 short study runs once first). Recorded per case from its ``summary.json``: dofs, accepted
 and rejected steps, Newton iterations (of the final solve of each step; galvanostatic steps
-solve 1-3 times), simulated time, wall time of the run and steps per second; per study the
+solve 1-3 times; the linear solver is MUMPS LU, one Krylov (preonly) iteration per Newton
+iteration), simulated time, wall time of the run and steps per second; per study the
 total wall time. The full run also writes the study report (``studies.report``: its
 ``[report]`` table samples tip height and deposited Li at 0, 300, ..., 1200 s into
 ``sampled_dendrite.md``, which is appended to the results file).
@@ -35,10 +37,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 BIN = Path(sys.executable).parent
-KEYS = ["n_dofs", "steps", "rejected_steps", "newton_iterations", "t_end_s",
+KEYS = ["n_dofs", "steps", "rejected_steps", "newton_iterations",
+        "newton_iterations_per_step", "t_end_s",
         "run_wall_time_s", "steps_per_s", "tip_height_um", "tip_growth_um",
         "deposited_volume_um2", "max_von_mises_MPa", "mean_current_density_mA_per_cm2",
         "stop_reason"]
+
+
+CHEN2015 = ["--set", "defaults.physics.model=chen2015"]
 
 
 def run_study(toml: Path, out: Path, ranks: int, extra: list[str], timeout: float) -> dict:
@@ -76,17 +82,18 @@ def markdown(records: list[dict], meta: dict) -> str:
                      f"{r['wall_s']:.1f} | {r['simulated_s_total']:.0f} | "
                      f"{r['loadavg_1min']:.1f} |")
     lines += ["", "Per case (Newton its: final solve of each step):", "",
-              "| study | ranks | case | dofs | steps | rejected | Newton its | t_end [s] | "
-              "run wall [s] | steps/s | tip [um] | tip growth [um] | deposited [um^2] | "
-              "max vM [MPa] | mean i [mA/cm^2] | stop |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| study | ranks | options | case | dofs | steps | rejected | Newton its | "
+              "Newton its/step | t_end [s] | run wall [s] | steps/s | tip [um] | "
+              "tip growth [um] | deposited [um^2] | max vM [MPa] | mean i [mA/cm^2] | stop |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:
         for name, c in r["cases"].items():
             def f(k: str, fmt: str = ".3g") -> str:
                 v = c.get(k)
                 return format(v, fmt) if isinstance(v, (int, float)) else str(v)
-            lines.append(f"| {r['study']} | {r['ranks']} | {name} | {c['n_dofs']} | "
-                         f"{c['steps']} | {c['rejected_steps']} | {c['newton_iterations']} | "
+            lines.append(f"| {r['study']} | {r['ranks']} | {r['options'] or '-'} | {name} | "
+                         f"{c['n_dofs']} | {c['steps']} | {c['rejected_steps']} | "
+                         f"{c['newton_iterations']} | {f('newton_iterations_per_step', '.2f')} | "
                          f"{f('t_end_s', '.0f')} | {f('run_wall_time_s', '.1f')} | "
                          f"{f('steps_per_s', '.2f')} | {f('tip_height_um')} | "
                          f"{f('tip_growth_um')} | {f('deposited_volume_um2')} | "
@@ -116,9 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         run_study(short, tmp / "warm", 1, [], args.timeout)  # JIT cache
-        for ranks in (1, 2):
-            records.append(run_study(short, tmp / f"short_{ranks}", ranks, [], args.timeout))
-            sys.stdout.write(json.dumps(records[-1]) + "\n")
+        run_study(short, tmp / "warm_old", 1, CHEN2015, args.timeout)
+        for model, extra in (("electrodeposition_v2", []), ("chen2015", CHEN2015)):
+            for ranks in (1, 2):
+                records.append(run_study(short, tmp / f"short_{model}_{ranks}", ranks, extra,
+                                         args.timeout))
+                sys.stdout.write(json.dumps(records[-1]) + "\n")
         if args.full:
             out = args.full_out or tmp / "full"
             records.append(run_study(full, out, 2, ["--ranks-per-case", "1"], args.timeout))
