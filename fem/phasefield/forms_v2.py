@@ -5,8 +5,11 @@ Li+ and of the mobile anion, as in the NPP module's electroneutral formulation (
 closure, fluxes and storage terms are reused from ``fem.npp.forms``).
 
 - phase:  xi_t = v_n p(xi) + div[Gamma (grad xi - p(xi) n)]   (kinetic + profile-restoring)
-- Li+:    c+_t + div(psi N+) = -(c_s/c_ref) xi_t
-- anion:  c_a_t + div(psi N_a) = 0,      c+ = c_a + c_f (electroneutral, c_f immobilised)
+- Li+:    (psi c_a)_t + div(psi N+) = -(c_s/c_ref) v_n p(xi)
+- anion:  (psi c_a)_t + div(psi N_a) = 0,      c+ = c_a + c_f (electroneutral)
+
+The immobilised anions c_f and their Li+ counter-ions are a fixed background that the
+deposit does not displace, so both ions store psi c_a.
 
 The restoring term is a divergence: it conserves int xi and vanishes on the equilibrium
 profile of any curvature, so only v_n (Butler-Volmer) moves Li. The Li+ sink is the Faradaic part
@@ -49,9 +52,10 @@ def phase_residual(xi: Expr, xi_n: Expr, v: Expr, dt: Expr, velocity: Expr, ell:
             + ufl.inner(restoring, ufl.grad(v)) * dx)
 
 
-def species_residual(c: Expr, c_n: Expr, mu: Expr, D_psi: Expr, v: Expr, dt: Expr,
-                     dx: ufl.Measure, sink: Expr | float = 0.0) -> ufl.Form:
-    """c_t + div(psi N) + sink = 0 with N = -D c grad mu (NPP storage + transport terms)."""
-    dcdt = npp_forms.time_derivative(c, c_n, c_n, dt, 1.0, -1.0, 0.0)
+def species_residual(stored: Expr, stored_n: Expr, c: Expr, mu: Expr, D_psi: Expr, v: Expr,
+                     dt: Expr, dx: ufl.Measure, sink: Expr | float = 0.0) -> ufl.Form:
+    """d(stored)/dt + div(psi N) + sink = 0 with N = -D c grad mu (NPP storage + transport
+    terms); ``stored`` is the mobile amount per volume, psi c_a for both ions."""
+    dcdt = npp_forms.time_derivative(stored, stored_n, stored_n, dt, 1.0, -1.0, 0.0)
     return (npp_forms.storage(dcdt, v, dx) + npp_forms.transport(D_psi, c, mu, v, dx)
             + sink * v * dx)

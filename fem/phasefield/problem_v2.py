@@ -74,9 +74,16 @@ class ElectrodepositionProblem(PhaseFieldProblem):
         """(c+ [c_ref], phi_l [RT/F]) of the current state, for output."""
         return self.concentrations(self.w)[0], self.electrolyte_potential(self.w)
 
+    def stored_anion(self, w: fem.Function):
+        """psi c_a: the mobile anion (and its Li+ counter-ion) held by the electrolyte."""
+        psi = forms_v2.electrolyte_fraction(ufl.split(w)[XI], self.kin.transport_floor)
+        return psi * _insulating(self.coeffs.mask) * self.concentrations(w)[1]
+
     def inventory_density(self, w: fem.Function):
-        """c+ + (c_s/c_ref) xi: the Li inventory density."""
-        return self.concentrations(w)[0] + self.model.cs_over_c0 * ufl.split(w)[XI]
+        """psi c_a + c_f + (c_s/c_ref) xi: the Li inventory density (mobile Li+, the fixed
+        background's counter-ions, Li metal)."""
+        return (self.stored_anion(w) + self.el.c_fixed
+                + self.model.cs_over_c0 * ufl.split(w)[XI])
 
     def velocity(self, w: fem.Function):
         """Front velocity v_n [um/s] of state ``w`` (Butler-Volmer at the local eta)."""
@@ -92,10 +99,10 @@ class ElectrodepositionProblem(PhaseFieldProblem):
     def residual(self) -> ufl.Form:
         k, m = self.kin, self.model
         xi, mu_p, mu_a = ufl.split(self.w)
-        xi_n = ufl.split(self.w_n)[XI]
         v_xi, v_p, v_a = ufl.TestFunctions(self.W)
+        xi_n = ufl.split(self.w_n)[XI]
         c_p, c_a = self.concentrations(self.w)
-        c_pn, c_an = self.concentrations(self.w_n)
+        stored, stored_n = self.stored_anion(self.w), self.stored_anion(self.w_n)
         psi = forms_v2.electrolyte_fraction(xi, k.transport_floor) * _insulating(self.coeffs.mask)
         velocity = self.velocity(self.w)
         F = forms_v2.phase_residual(xi, xi_n, v_xi, self.dt, velocity, k.ell,
@@ -104,10 +111,10 @@ class ElectrodepositionProblem(PhaseFieldProblem):
         # interface without charge transfer and integrates to zero (zero-flux xi boundaries),
         # so int sink = (c_s/c_ref) d/dt int xi exactly
         reaction = forms_v2.reaction_rate(xi, velocity, k.ell)
-        F += forms_v2.species_residual(c_p, c_pn, mu_p, psi * self.el.D_plus, v_p, self.dt,
-                                       self.dx, sink=m.cs_over_c0 * reaction)
-        F += forms_v2.species_residual(c_a, c_an, mu_a, psi * self.el.D_anion, v_a, self.dt,
-                                       self.dx)
+        F += forms_v2.species_residual(stored, stored_n, c_p, mu_p, psi * self.el.D_plus, v_p,
+                                       self.dt, self.dx, sink=m.cs_over_c0 * reaction)
+        F += forms_v2.species_residual(stored, stored_n, c_a, mu_a, psi * self.el.D_anion, v_a,
+                                       self.dt, self.dx)
         for source in self._sources:
             F += source(v_xi, v_p, v_a)
         return F
