@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import ufl
 
 from fem.config import require
 from fem.constants import FARADAY_C_PER_MOL as F
