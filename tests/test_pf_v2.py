@@ -316,3 +316,24 @@ def test_sand_time_converges_with_the_interface_width(comm):
     (t1, ref), (t2, _) = sand_time(comm, 0.5), sand_time(comm, 0.25)
     e1, e2 = t1 / ref - 1, t2 / ref - 1
     assert 0 < e2 < 0.6 * e1 < 0.3 * 1.5
+
+
+def test_serial_and_parallel_agree(comm):
+    """A nucleus on a film at -20 mV, fixed dt sequence, on COMM_SELF (every rank) and on the
+    test's communicator: deposited Li, Li inventory and tip height agree to 1e-9."""
+    out = []
+    for c in (MPI.COMM_SELF, comm):
+        bundle = rectangle_bundle(c, 4.0, 3.0, 24, 18)
+        sim = simulation(bundle, {"initial": {"layer_thickness_um": 1.5,
+                                              "nuclei": [{"x_um": 2.0, "radius_um": 0.6}]},
+                                  "control": {"mode": "potentiostatic"}},
+                         {"temperature_C": 60.0, "end_time_s": 10.0, "cell_voltage_V": 0.02})
+        p = sim.problem
+        for dt in (0.1, 0.5, 1.0):
+            ok, _, reason = p.solve(dt)
+            assert ok, reason
+            p.accept()
+        out.append(np.array([p.xi_integral(), sim.post.li_inventory(),
+                             sim.post.tip_height_um()]))
+    rel = np.abs(out[0] - out[1]) / np.abs(out[0])
+    assert comm.allreduce(float(rel.max()), op=MPI.MAX) < 1e-9, rel
