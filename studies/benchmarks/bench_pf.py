@@ -141,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
                 records[-1]["comparison_md"] = sampled.read_text()
         elif args.out.with_suffix(".json").exists():  # keep the last full-study record
             old = json.loads(args.out.with_suffix(".json").read_text())["records"]
-            records += [r for r in old if r["study"] == full.stem]
+            for r in old:
+                if r["study"] == full.stem:  # recorded when chen2015 was the default
+                    if "model" not in r["options"] and "v2" not in r["options"]:
+                        r["options"] += " (model chen2015, the default then)"
+                    records.append(r)
     meta = {"machine": f"{platform.node()} ({os.cpu_count()} CPUs, {platform.machine()})",
             "note": "shared machine (other jobs may run concurrently); wall-clock times "
                     "include mesh generation, JIT-cache lookups and PNG rendering"}
