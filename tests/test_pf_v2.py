@@ -274,7 +274,7 @@ def sand_time(comm, delta0):
                               "parameters": {"kappa0_J_per_m": 3.75e5 * (delta0 * 1e-6) ** 2 / 2},
                               "boundaries": {"c_cathode": "li_electrode"},
                               "control": {"current_tolerance": 1e-3},
-                              "time": {"dt_initial_s": 1e-3, "dt_max_s": 0.05}},
+                              "time": {"dt_initial_s": 1e-2, "dt_max_s": 0.1}},
                      {"temperature_C": T - 273.15, "end_time_s": 20.0,
                       "current_density_mA_per_cm2": i / 10})
     p = sim.problem
@@ -310,12 +310,12 @@ def sand_time(comm, delta0):
 @pytest.mark.slow
 def test_sand_time_converges_with_the_interface_width(comm):
     """KNOWN DEFECT, recorded: issue 9 asks for Sand's time within 2 %; the model is 36 % late
-    at delta0 = 0.5 um and 15 % at 0.25 um (measured): a first-order thin-interface error of
+    at delta0 = 0.5 um and 15-16 % at 0.25 um (measured): a first-order thin-interface error of
     the distributed Li+ sink in transients (docs/theory/phasefield.md sec. 6). This test
     holds the first-order convergence towards the sharp value."""
     (t1, ref), (t2, _) = sand_time(comm, 0.5), sand_time(comm, 0.25)
     e1, e2 = t1 / ref - 1, t2 / ref - 1
-    assert 0 < e2 < 0.6 * e1 < 0.3 * 1.5
+    assert 0 < e2 < 0.6 * e1 < 0.45
 
 
 def test_serial_and_parallel_agree(comm):
