@@ -47,6 +47,11 @@ TRIXIE = [pytest.mark.slow, pytest.mark.skipif(
 CASES = [pytest.param(1, "debian12", marks=DEBIAN12), pytest.param(2, "debian12", marks=DEBIAN12),
          pytest.param(2, "trixie", marks=TRIXIE)]
 PROBE_TIME = 0.5  # not an output time: paraview.py must show t = 0 and say so
+# Debian's pvpython under xvfb sometimes dies in its X/GLX start-up (SIGABRT, no output at
+# all; seen once in ~20 runs here). That is the viewer's display stack, not csefem's data:
+# such a run is repeated; any run that printed its result or failed otherwise is judged.
+ABORTED = (134, -6)
+ABORT_RETRIES = 2
 
 
 def _write_case(tmp: Path, n_ranks: int, steps: int = 3) -> tuple[Path, dict]:
@@ -74,8 +79,11 @@ def _readback(install: str, tmp: Path, case: Path) -> dict:
     else:
         cmd = [XVFB_RUN, "-a", PVPYTHON, str(tmp / "paraview_readback.py")] + args
     env = {"PATH": CLEAN_PATH, "HOME": str(tmp), "LANG": "C.UTF-8"}
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp)
-    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    for _ in range(ABORT_RETRIES + 1):
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp)
+        lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+        if lines or res.returncode not in ABORTED:
+            break
     assert res.returncode == 0 and lines, (res.stdout[-2000:], res.stderr[-3000:])
     return json.loads(lines[-1])
 
