@@ -32,6 +32,7 @@ from fem.log import get_logger
 from fem.phasefield import checkpoint
 from fem.phasefield.build import Simulation, build_simulation
 from fem.phasefield.config import Config
+from fem.phasefield.morphology import METRICS as MORPHOLOGY_METRICS
 from fem.phasefield.params import INTERFACE_PRESETS
 from fem.phasefield.problem import C, PHI, XI
 from fem.phasefield.stepping import StepReport
@@ -44,7 +45,17 @@ OUTPUT_PREFIX = "output_t"  # kept output states in <case>.checkpoint/
 COLUMNS = ["time_s", "tip_height_um", "deposited_volume_um2", "interface_length_um",
            "diffuse_width_ratio", "max_von_mises_MPa", "current_density_mA_per_cm2",
            "applied_potential_V", "max_pressure_MPa", "dt_s", "newton_iterations", "li_balance_rel",
-           "charge_balance_rel"]
+           "charge_balance_rel", "plated_charge_mAh_per_cm2", *MORPHOLOGY_METRICS]
+
+
+def deposited_key(gdim: int) -> str:
+    """Name of the deposited-Li column: an area [um^2] in 2D, a volume [um^3] in 3D."""
+    return "deposited_volume_um3" if gdim == 3 else "deposited_volume_um2"
+
+
+def columns(gdim: int) -> list[str]:
+    """The ``dendrite.csv`` columns of a ``gdim``-dimensional case."""
+    return [deposited_key(gdim) if c == "deposited_volume_um2" else c for c in COLUMNS]
 
 
 class FieldOutput:
@@ -75,15 +86,18 @@ class FieldOutput:
             self.p.x.array[:] = -mech.pressure_cells.x.array * s  # tr(sigma)/3, tension > 0
 
 
-def _row(sim: Simulation, r: StepReport | None) -> dict[str, Any]:
+def _row(sim: Simulation, r: StepReport | None, morphology: Any = None) -> dict[str, Any]:
     post, m = sim.post, sim.model
     vm, pmax = post.max_stresses_MPa()
     row = {"time_s": sim.stepper.stepper.t, "tip_height_um": post.tip_height_um(),
-           "deposited_volume_um2": post.deposited_um(),
+           deposited_key(sim.problem.msh.geometry.dim): post.deposited_um(),
+           "plated_charge_mAh_per_cm2": post.plated_charge_mAh_per_cm2(),
            "interface_length_um": post.interface_length_um(),
            "diffuse_width_ratio": post.diffuse_width_ratio(),
            "max_von_mises_MPa": vm, "max_pressure_MPa": pmax,
            "applied_potential_V": sim.control.phi * m.potential_scale_V}
+    morph = post.morphology_metrics(morphology)
+    row.update({k: morph[k] for k in MORPHOLOGY_METRICS})
     if r is None:
         row.update(current_density_mA_per_cm2=0.0, dt_s=0.0, newton_iterations=0,
                    li_balance_rel=0.0, charge_balance_rel=0.0)
@@ -130,7 +144,7 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
                               units={"xi": "1", "c_Li": "mol/m^3", "phi": "V",
                                      "von_Mises": "MPa", "hydrostatic_stress": "MPa"}) \
         if out.options.fields else None
-    csv = out.csv_series("dendrite", COLUMNS)
+    csv = out.csv_series("dendrite", columns(bundle.mesh.geometry.dim))
     ck_dir = Path(out.outdir).parent / f"{case.name}.checkpoint"
     rows: list[dict[str, Any]] = []
     pngs: list[str] = []
@@ -147,14 +161,14 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     else:
         if keep:  # a fresh start: drop an earlier run's checkpoint and output states
             checkpoint.discard(ck_dir, comm)
-        rows.append(_row(sim, None))
+        rows.append(_row(sim, None, cfg.morphology))
         _write_fields(fields, series, 0.0, sim, ck_dir if keep else None, ident)
     for r in rows:
         csv.append(r)
     height = bundle.height_um
 
     def on_accept(r: StepReport) -> str | None:
-        row = _row(sim, r)
+        row = _row(sim, r, cfg.morphology)
         rows.append(row)
         csv.append(row)
         t = r.t
@@ -260,7 +274,8 @@ def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: C
     steps = max(len(rows) - 1, 1)
     its = sum(r["newton_iterations"] for r in rows)
     t_end = last["time_s"]
-    dep = last["deposited_volume_um2"]
+    dep_key = deposited_key(sim.problem.msh.geometry.dim)
+    dep = last[dep_key]
     width = max(sim.problem.anode_area, 1e-300)
     return {
         "stop_reason": reason, "t_end_s": t_end, "steps": len(rows) - 1,
@@ -268,7 +283,9 @@ def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: C
         "newton_iterations_per_step": its / steps,
         "n_dofs": sim.problem.W.dofmap.index_map.size_global * sim.problem.W.dofmap.index_map_bs,
         "tip_height_um": last["tip_height_um"], "tip_growth_um": last["tip_height_um"]
-        - rows[0]["tip_height_um"], "deposited_volume_um2": dep,
+        - rows[0]["tip_height_um"], dep_key: dep,
+        "plated_charge_mAh_per_cm2": last["plated_charge_mAh_per_cm2"],
+        **{k: last[k] for k in MORPHOLOGY_METRICS},
         "interface_length_um": last["interface_length_um"],
         "diffuse_width_ratio": last["diffuse_width_ratio"],
         "diffuse_width_ratio_max": max(r.get("diffuse_width_ratio", 0.0) for r in rows),
