@@ -32,6 +32,7 @@ from fem.log import get_logger
 from fem.phasefield import checkpoint
 from fem.phasefield.build import Simulation, build_simulation
 from fem.phasefield.config import Config
+from fem.phasefield.mechanics import growth_strain
 from fem.phasefield.morphology import METRICS as MORPHOLOGY_METRICS
 from fem.phasefield.params import INTERFACE_PRESETS
 from fem.phasefield.problem import C, PHI, XI
@@ -300,8 +301,10 @@ def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: C
         "L_sigma_m3_per_J_s": sim.info["L_sigma_m3_per_J_s"],
         "mobility": cfg.mobility, "electrolyte_transport": cfg.electrolyte_transport,
         "mechanics_coupling": cfg.mechanics.coupling,
-        "eigenstrain": sim.params.eigenstrain,
+        "eigenstrain": (growth_strain(sim.model, cfg.mechanics)
+                        if cfg.mechanics.eigenstrain_mode == "growth" else sim.params.eigenstrain),
         "eigenstrain_mode": cfg.mechanics.eigenstrain_mode,
+        "strain_convention": cfg.mechanics.strain_convention(sim.problem.msh.geometry.dim),
         "control_mode": cfg.control.mode,
         "reference_material": sim.info["reference_material"],
         "steps_per_s": (len(rows) - 1) / max(wall, 1e-300), "run_wall_time_s": wall,
