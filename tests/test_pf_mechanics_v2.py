@@ -187,3 +187,21 @@ def test_mn_coupling_keeps_li_and_charge_balances(shared_tmp):
     assert m["eigenstrain"] == pytest.approx(EPS_G, rel=1e-3)
     assert m["strain_convention"] == "plane_strain" and m["mechanics_coupling"] == "MN"
     assert 0 < m["max_von_mises_MPa"] < 1e3
+
+
+def test_moduli_table():
+    """PEO's E(T) through its points (Table S1's 12.6 MPa at 60 C), log-linear between;
+    the Monroe-Newman ratio G / G_Li of each material against the critical ~2."""
+    from fem.phasefield.moduli import MODULI, material_overrides, peo_youngs_modulus_Pa
+
+    assert peo_youngs_modulus_Pa(333.15) == pytest.approx(12.6e6, rel=1e-12)
+    assert peo_youngs_modulus_Pa(298.15) == pytest.approx(1.0e8, rel=1e-12)
+    mid = peo_youngs_modulus_Pa(273.15 + 42.5)
+    assert mid == pytest.approx(math.sqrt(1.0e8 * 12.6e6), rel=1e-12)
+    assert peo_youngs_modulus_Pa(400.0) == pytest.approx(1.0e6) and \
+        peo_youngs_modulus_Pa(250.0) == pytest.approx(1.0e8)
+    g_li = MODULI["Li"].shear_modulus_Pa
+    assert g_li == pytest.approx(1.725e9, rel=1e-3)
+    assert MODULI["PE"].shear_modulus_Pa / g_li < 0.25  # far below the critical ~2
+    assert MODULI["LLZO_dense"].shear_modulus_Pa / g_li > 2
+    assert material_overrides(333.15)["PEO"]["youngs_modulus_Pa"] == pytest.approx(12.6e6)
