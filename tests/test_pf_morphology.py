@@ -106,3 +106,26 @@ def test_column_metrics_plain_numbers_and_config():
         MorphologyConfig(top_fraction=0.0)
     with pytest.raises(ConfigError, match="spacing_um"):
         MorphologyConfig(spacing_um=-1.0)
+
+
+def test_seeded_random_nuclei():
+    """physics.initial.seed draws the nuclei: same seed, same nuclei (on every rank);
+    another seed, others; they keep their gap and stay on the anode; a seed is required."""
+    from fem.phasefield.initial import InitialConfig, RandomNuclei, resolved
+
+    rn = RandomNuclei(count=3, radius_min_um=0.4, radius_max_um=0.8, gap_um=0.5)
+    a = resolved(InitialConfig(seed=3, random_nuclei=rn), 20.0)
+    assert a.nuclei == resolved(InitialConfig(seed=3, random_nuclei=rn), 20.0).nuclei
+    assert a.noise_seed == 3 and len(a.nuclei) == 3
+    b = resolved(InitialConfig(seed=4, random_nuclei=rn), 20.0)
+    assert [n.x_um for n in a.nuclei] != [n.x_um for n in b.nuclei]
+    xs = MPI.COMM_WORLD.allgather([n.x_um for n in a.nuclei])
+    assert all(x == xs[0] for x in xs)
+    for i, n in enumerate(a.nuclei):
+        assert n.radius_um <= n.x_um <= 20.0 - n.radius_um and 0.4 <= n.radius_um <= 0.8
+        for m in a.nuclei[i + 1:]:
+            assert abs(n.x_um - m.x_um) >= n.radius_um + m.radius_um + 0.5
+    with pytest.raises(ConfigError, match="seed"):
+        InitialConfig(random_nuclei=rn)
+    with pytest.raises(ValueError, match="do not fit"):
+        resolved(InitialConfig(seed=1, random_nuclei=RandomNuclei(count=20)), 5.0)

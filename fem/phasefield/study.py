@@ -32,6 +32,7 @@ from fem.log import get_logger
 from fem.phasefield import checkpoint
 from fem.phasefield.build import Simulation, build_simulation
 from fem.phasefield.config import Config
+from fem.phasefield.initial import resolved
 from fem.phasefield.mechanics import growth_strain
 from fem.phasefield.morphology import METRICS as MORPHOLOGY_METRICS
 from fem.phasefield.params import INTERFACE_PRESETS
@@ -306,6 +307,8 @@ def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: C
         "eigenstrain_mode": cfg.mechanics.eigenstrain_mode,
         "strain_convention": cfg.mechanics.strain_convention(sim.problem.msh.geometry.dim),
         "control_mode": cfg.control.mode,
+        "initial_seed": cfg.initial.seed,
+        "nuclei_x_um": [n.x_um for n in resolved(cfg.initial, sim.problem.bundle.width_um).nuclei],
         "reference_material": sim.info["reference_material"],
         "steps_per_s": (len(rows) - 1) / max(wall, 1e-300), "run_wall_time_s": wall,
         "snapshots": [p for p in pngs if p],
@@ -372,7 +375,14 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
         if case.conditions.end_time_s:
             add("mean_deposit_um", v * case.conditions.end_time_s * 1e6, "um", "info",
                 "mean Li thickness plated by the end time")
-    r_nuc = min((n.radius_um for n in cfg.initial.nuclei), default=None)
+    radii = [n.radius_um for n in cfg.initial.nuclei]
+    if cfg.initial.random_nuclei.count:
+        radii.append(cfg.initial.random_nuclei.radius_min_um)
+        try:
+            resolved(cfg.initial, case.geometry.resolved().width_um)
+        except ValueError as err:
+            add("initial.random_nuclei", cfg.initial.random_nuclei.count, "", "error", str(err))
+    r_nuc = min(radii, default=None)
     V0 = R * T / (params.n_electrons * F)
     if r_nuc and params.L_eta_per_s > 0:
         eta_cap = V0 * params.L_sigma_m3_per_J_s * params.kappa0_J_per_m / (
