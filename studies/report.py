@@ -16,6 +16,9 @@ and writes, atomically, next to them:
 - ``report_figures/montage__<png>[__<sweep point>].png`` (``[report] montage``, default
   on): every PNG name that two or more cases wrote, the cases' images stacked with the
   case names as titles, one image per sweep point;
+- ``decomposition_effects.csv`` / ``decomposition_seeds.csv`` (``[report.decomposition]``):
+  the seeded comparison at equal charge and the factor decomposition, with the
+  generated sentence per condition (:mod:`studies.decomposition`);
 - ``report.md`` (figures linked relatively) and ``report.html`` (self-contained: figures
   embedded as base64).
 
@@ -37,6 +40,7 @@ from typing import Any
 from fem.fileio import atomic_write_text
 from fem.log import get_logger
 from studies.compare import SampledTable, montages, sampled_md, write_sampled
+from studies.decomposition import decompose
 from studies.schema import load_report_config
 from studies.tables import axis_label, csv_text, html_table, md_table, read_csv, unit_of
 
@@ -173,9 +177,15 @@ def _diag_rows(diags: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+DECOMP_TITLE = "Seeds and factor decomposition at equal charge (`[report.decomposition]`)"
+DECOMP_NOTE = ("Effects are paired differences (case - baseline) per seed: mean, sample std, "
+               "min and max over the seeds; 'resolved' when every seed has the same sign.")
+
+
 def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
               figures: list[tuple[str, Path]], sampled: list[SampledTable],
-              shown: list[tuple[str, Path, list[Path]]]) -> str:
+              shown: list[tuple[str, Path, list[Path]]],
+              decomp: dict[str, Any] | None = None) -> str:
     d = data["dir"]
     parts = [f"# Study report: {data['study']}\n",
              f"Study directory: `{d}`. Cases: {len(data['cases'])} "
@@ -189,6 +199,10 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     parts += ["## Comparison of the cases\n",
               "Metric names carry their unit (`_V` volts, `_s` seconds, `_um` micrometres, "
               "`_mol_per_m3` ...).\n", md_table(*table)]
+    if decomp:
+        parts += [f"## {DECOMP_TITLE}\n", *[f"- {t}" for t in decomp["sentences"]], "",
+                  DECOMP_NOTE + "\n", md_table(*decomp["effects"]),
+                  "Per case over the seeds:\n", md_table(*decomp["aggregate"])]
     if sampled:
         parts.append("## Time-sampled series (`[report] sample_times_s`)\n")
         parts += [f"From `sampled_{t.stem}.csv` (linear interpolation in `time_s`).\n\n"
@@ -229,7 +243,8 @@ _CSS = ("body{font-family:sans-serif;margin:2em;max-width:1400px}"
 
 def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
           figures: list[tuple[str, Path]], sampled: list[SampledTable],
-          shown: list[tuple[str, Path, list[Path]]]) -> str:
+          shown: list[tuple[str, Path, list[Path]]],
+          decomp: dict[str, Any] | None = None) -> str:
     esc = html.escape
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(data['study'])}"
              f"</title><style>{_CSS}</style></head><body>",
@@ -245,6 +260,11 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
               "<p>Metric names carry their unit (<code>_V</code> volts, <code>_s</code> "
               "seconds, <code>_um</code> micrometres, ...).</p>",
               html_table(*table, level_col=1)]
+    if decomp:
+        parts += [f"<h2>{esc(DECOMP_TITLE.replace('`', ''))}</h2><ul>",
+                  *[f"<li>{esc(t)}</li>" for t in decomp["sentences"]],
+                  f"</ul><p>{esc(DECOMP_NOTE)}</p>", html_table(*decomp["effects"]),
+                  "<p>Per case over the seeds:</p>", html_table(*decomp["aggregate"])]
     if sampled:
         parts.append("<h2>Time-sampled series (<code>[report] sample_times_s</code>)</h2>")
         for t in sampled:
@@ -269,6 +289,21 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     parts += ["<h2>Configuration (study.toml, resolved)</h2>",
               f"<pre>{esc(data['toml'])}</pre></body></html>"]
     return "\n".join(parts) + "\n"
+
+
+def _write_decomposition(d: Path, data: dict[str, Any], by_stem: dict[str, Any],
+                         cfg: Any) -> dict[str, Any] | None:
+    """``decomposition_{effects,seeds}.csv`` (stale ones removed without the table)."""
+    files = {"effects": d / "decomposition_effects.csv",
+             "aggregate": d / "decomposition_seeds.csv"}
+    if cfg.decomposition is None:
+        for p in files.values():
+            p.unlink(missing_ok=True)
+        return None
+    out = decompose(data["cases"], by_stem.get(cfg.decomposition.csv, {}), cfg.decomposition)
+    for key, p in files.items():
+        atomic_write_text(p, csv_text(*out[key]))
+    return out
 
 
 def write_report(study_dir: Path | str) -> tuple[Path, Path]:
@@ -296,13 +331,14 @@ def write_report(study_dir: Path | str) -> tuple[Path, Path]:
     atomic_write_text(d / "comparison.md", md_table(cols, rows))
     by_stem = csv_tables(data)
     sampled = write_sampled(d, by_stem, cfg)
+    decomp = _write_decomposition(d, data, by_stem, cfg)
     figures = overlay_plots(data, by_stem)
     shown = montages(d / FIGURES_DIR, {c["name"]: c["pngs"] for c in data["cases"]
                                        if c["status"] == "done"}, cfg)
     md = atomic_write_text(d / "report.md", _markdown(data, (cols, rows), figures, sampled,
-                                                      shown))
+                                                      shown, decomp))
     page = atomic_write_text(d / "report.html", _html(data, (cols, rows), figures, sampled,
-                                                      shown))
+                                                      shown, decomp))
     log.info("wrote %s and %s (%d cases, %d sampled tables, %d line plots, %d montages)",
              md, page, len(data["cases"]), len(sampled), len(figures), len(shown))
     return md, page

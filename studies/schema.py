@@ -38,6 +38,7 @@ from fem.materials import Material, MaterialError
 from geometries.spec import GeometryConfig, region_names
 from studies import registry
 from studies.case_materials import check_case_materials, split_layer_overrides
+from studies.decomposition import DecompositionConfig
 from studies.sweeps import CASE_FIELDS, apply_overrides, deep_merge, expand
 
 TOP_KEYS = ("study", "materials", "defaults", "cases", "sweeps", "report")
@@ -127,11 +128,14 @@ class ReportConfig:
             CSV (the first :data:`studies.compare.MAX_SAMPLED_COLUMNS`).
         montage: For every PNG name that two or more cases wrote, one image with the
             cases' PNGs stacked, per sweep point (the case name after the first ``__``).
+        decomposition: seeded comparison at equal charge and factor decomposition
+            (:mod:`studies.decomposition`); None: none.
     """
 
     sample_times_s: list[float] = field(default_factory=list)
     sample_columns: list[str] | None = None
     montage: bool = True
+    decomposition: DecompositionConfig | None = None
 
     def __post_init__(self) -> None:
         times = self.sample_times_s
@@ -297,6 +301,12 @@ def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = 
     expanded = expand(merged, sweeps)
     _unique([c["name"] for c in expanded], "expanded case [{}] name")
     cases = [parse_case(c, i, study_type) for i, c in enumerate(expanded)]
+    if report.decomposition is not None:
+        bases = sorted({str(c.get("name")) for c in merged})
+        for n in report.decomposition.case_names():
+            if n not in bases:
+                raise ConfigError("report.decomposition", f"names of [[cases]] (one of {bases})",
+                                  n)
     return Study(name=name, type=study_type, description=description, cases=cases,
                  source_text=source_text, path=path, report=report)
 
