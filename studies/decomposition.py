@@ -44,6 +44,7 @@ class DecompositionConfig:
     full: str
     charges_mAh_per_cm2: list[float]
     factors: dict[str, str] = field(default_factory=dict)  # property -> base case name
+    pairs: list[list[str]] = field(default_factory=list)  # more [baseline, full] verdicts
     metrics: list[str] = field(default_factory=lambda: [
         "roughness_rms_um", "tip_to_valley_um", "tip_height_um", "localisation_index",
         "bare_anode_fraction"])
@@ -64,9 +65,18 @@ class DecompositionConfig:
         names = [self.baseline, self.full, *self.factors.values()]
         require(all(isinstance(n, str) and n for n in names), "factors",
                 "case names (strings)", names)
+        for i, pair in enumerate(self.pairs):
+            require(len(pair) == 2, f"pairs[{i}]", "[baseline case, full case]", pair)
 
     def case_names(self) -> list[str]:
-        return [self.baseline, self.full, *self.factors.values()]
+        return [self.baseline, self.full, *self.factors.values(),
+                *(n for pair in self.pairs for n in pair)]
+
+    def comparisons(self) -> list[DecompositionConfig]:
+        """The main comparison (with the factors) and one per extra pair (without)."""
+        return [self, *(DecompositionConfig(b, f, self.charges_mAh_per_cm2, {}, [],
+                                            self.metrics, self.primary_metric, self.seed_key,
+                                            self.csv) for b, f in self.pairs)]
 
 
 @dataclass(frozen=True)
@@ -196,20 +206,23 @@ def tables(groups: dict[str, dict[str, Samples]], cfg: DecompositionConfig
     """(aggregate table, effect table) as (columns, rows) for Markdown/HTML/CSV."""
     agg_cols = ["condition", "case", "metric", "charge_mAh_per_cm2", "mean", "std", "min",
                 "max", "n_seeds"]
-    eff_cols = ["condition", "property", "case", "metric", "charge_mAh_per_cm2",
+    eff_cols = ["condition", "property", "cases", "metric", "charge_mAh_per_cm2",
                 "mean_change", "std", "min", "max", "n_seeds", "resolved"]
     agg, eff = [], []
-    labels = {cfg.full: "PLM (all properties)", **{c: f for f, c in cfg.factors.items()}}
+    against = {cfg.full: ("all properties", cfg.baseline),
+               **{c: (f, cfg.baseline) for f, c in cfg.factors.items()},
+               **{f: ("all properties", b) for b, f in cfg.pairs}}
     for cond, g in groups.items():
         for name, samples in g.items():
+            label, base = against.get(name, (None, None))
             for m in cfg.metrics:
                 for k, q in enumerate(cfg.charges_mAh_per_cm2):
                     s = Stats.of([v[m][k] for v in samples.values()])
                     agg.append([cond, name, m, q, s.mean, s.std, s.lo, s.hi, s.n])
-                    if name in labels and cfg.baseline in g:
-                        e = paired(samples, g[cfg.baseline], m, k)
-                        eff.append([cond, labels[name], name, m, q, e.mean, e.std, e.lo,
-                                    e.hi, e.n, e.resolved])
+                    if label is not None and base in g:
+                        e = paired(samples, g[base], m, k)
+                        eff.append([cond, label, f"{name} - {base}", m, q, e.mean, e.std,
+                                    e.lo, e.hi, e.n, e.resolved])
     return (agg_cols, agg), (eff_cols, eff)
 
 
@@ -218,5 +231,6 @@ def decompose(cases: list[dict[str, Any]], csv_tables: dict[str, tuple],
     """Everything the report shows: ``sentences``, ``aggregate`` and ``effects`` tables."""
     groups = group_samples(cases, csv_tables, cfg)
     agg, eff = tables(groups, cfg)
-    return {"sentences": [verdict(g, cfg, cond) for cond, g in groups.items()],
-            "aggregate": agg, "effects": eff}
+    sentences = [verdict(g, c, cond) for cond, g in groups.items() for c in cfg.comparisons()
+                 if c.baseline in g or c.full in g]
+    return {"sentences": sentences, "aggregate": agg, "effects": eff}

@@ -130,7 +130,17 @@ def test_report_writes_the_decomposition(tmp_path):
     assert "PLM suppresses dendrites in this model" in page.read_text()
     with open(tmp_path / "decomposition_effects.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert {r["property"] for r in rows} == {"PLM (all properties)"}
+    assert {(r["property"], r["cases"]) for r in rows} == {("all properties", "PLM - PEO")}
     (tmp_path / "study.toml").write_text('[study]\nname = "fake"\n')
     write_report(tmp_path)  # the table removed: its files go
     assert not (tmp_path / "decomposition_effects.csv").exists()
+
+
+def test_extra_pairs_get_their_own_verdict():
+    cfg = parse(DecompositionConfig, {**CFG, "pairs": [["PEO_10mV", "PLM_10mV"]]})
+    out = decompose(*synthetic({"PEO_10mV": PEO, "PLM_10mV": [p + 1 for p in PEO]}), cfg)
+    (sentence,) = out["sentences"]
+    assert "PLM_10mV - PEO_10mV roughness_rms_um = +0.02 ± " in sentence
+    assert "PLM_10mV does not suppress dendrites in this model" in sentence
+    with pytest.raises(ConfigError, match="pairs"):
+        parse(DecompositionConfig, {**CFG, "pairs": [["PEO"]]})

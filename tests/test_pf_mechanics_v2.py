@@ -7,7 +7,7 @@ Closed forms (fem/phasefield/mechanics.py, fem/phasefield/stress_potential.py):
 - the potential shift at the flat interface is -Omega sigma_nn (hydrostatic + normal
   deviatoric), and a uniform pressure p shifts the equilibrium potential by Omega p/(nF)
   and scales the exchange current by exp[(alpha - beta) Omega p / RT];
-- Li and charge balances hold to solver tolerance with coupling MN in a full run.
+- Li and charge balances with coupling MN in full runs: tests/test_pf_seeded_study.py.
 Serial and 2 ranks.
 """
 
@@ -159,34 +159,6 @@ def test_config():
     with pytest.raises(ConfigError, match="eigenstrain_mode"):
         MechanicsConfig(eigenstrain_mode="radial")
     assert float(interpolation(ufl.as_ufl(0.5))) == 0.5
-
-
-def test_mn_coupling_keeps_li_and_charge_balances(shared_tmp):
-    """The short PEO case (0.5 mA/cm^2, 60 C) with mechanics v2 in the (old) model's
-    Butler-Volmer slot: Li and charge balances at solver tolerance, current held, the
-    growth strain and the plane-strain convention recorded."""
-    import json
-
-    from pathlib import Path
-
-    from studies.runner import run_study
-    from studies.schema import load_study
-
-    SHORT = Path(__file__).resolve().parents[1] / "studies" / "dendrite_short.toml"
-
-    study = load_study(SHORT, [
-        'cases.PEO.physics.mechanics={coupling = "MN", eigenstrain_mode = "growth", '
-        'top = "counter_electrode"}', "cases.PEO.conditions.end_time_s=10.0",
-        "cases.PEO.output.pngs=false", "cases.PEO.physics.checkpoint_every_steps=0"])
-    out = shared_tmp / "mn"
-    assert run_study(study, out, MPI.COMM_WORLD, cases=["PEO"], report=False) == 0
-    m = json.loads((out / "cases" / "PEO" / "summary.json").read_text())["metrics"]
-    assert m["stop_reason"] == "completed"
-    assert m["li_balance_worst_rel"] < 1e-10 and m["charge_balance_worst_rel"] < 1e-6
-    assert m["mean_current_density_mA_per_cm2"] == pytest.approx(0.5, rel=0.02)
-    assert m["eigenstrain"] == pytest.approx(EPS_G, rel=1e-3)
-    assert m["strain_convention"] == "plane_strain" and m["mechanics_coupling"] == "MN"
-    assert 0 < m["max_von_mises_MPa"] < 1e3
 
 
 def test_moduli_table():

@@ -24,7 +24,7 @@ from studies.runner import run_study
 from studies.schema import load_study
 
 SHORT = Path(__file__).resolve().parents[1] / "studies" / "dendrite_short.toml"
-FULL = SHORT.with_name("dendrite_peo_vs_plm.toml")
+FULL = SHORT.with_name("dendrite_peo_vs_plm_chen2015.toml")
 PHYSICAL = ["tip_height_um", "deposited_volume_um2", "interface_length_um",
             "max_von_mises_MPa", "steps", "newton_iterations", "t_end_s"]
 
