@@ -22,7 +22,7 @@ def metrics(out, case):
 
 @pytest.mark.slow
 def test_seeded_short_study_runs_and_decomposes(shared_tmp):
-    """6 runs (PEO, PLM with mechanics v2 coupling MN, MOF-layer factor; 2 seeds): Li and
+    """4 runs (PEO, and PLM with mechanics v2 coupling MN; 2 seeds): Li and
     charge balances at solver tolerance, 0.5 mA/cm^2 for 10 s = 1.39e-3 mAh/cm^2 plated,
     the same nucleus for the same seed in every case and another for the other seed; the
     report's decomposition has both charges and a verdict."""
@@ -30,7 +30,7 @@ def test_seeded_short_study_runs_and_decomposes(shared_tmp):
     out = shared_tmp / "seeded"
     assert run_study(load_study(SHORT), out, comm, report=False) == 0
     nuclei = {}
-    for base in ("PEO", "PLM", "PEO_MOFt"):
+    for base in ("PEO", "PLM"):
         for seed in (1, 2):
             m = metrics(out, f"{base}__seed{seed}")
             assert m["stop_reason"] == "completed" and m["initial_seed"] == seed
@@ -51,9 +51,8 @@ def test_seeded_short_study_runs_and_decomposes(shared_tmp):
         with open(out / "decomposition_effects.csv", newline="") as fh:
             rows = list(csv.DictReader(fh))
         keys = {(r["property"], r["metric"], float(r["charge_mAh_per_cm2"])) for r in rows}
-        for prop in ("all properties", "MOF_layer_transport"):
-            for q in (0.0005, 0.001):
-                assert (prop, "roughness_rms_um", q) in keys
+        for q in (0.0005, 0.001):
+            assert ("all properties", "roughness_rms_um", q) in keys
         assert all(r["n_seeds"] == "2" for r in rows)
 
 
