@@ -302,7 +302,7 @@ def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = 
     _unique([c["name"] for c in expanded], "expanded case [{}] name")
     cases = [parse_case(c, i, study_type) for i, c in enumerate(expanded)]
     if report.decomposition is not None:
-        bases = sorted({str(c.get("name")) for c in merged})
+        bases = sorted({c.name.partition("__")[0] for c in cases})  # as the report groups
         for n in report.decomposition.case_names():
             if n not in bases:
                 raise ConfigError("report.decomposition", f"names of [[cases]] (one of {bases})",

@@ -76,3 +76,11 @@ def test_full_study_file_protocol():
     assert {dec.baseline, dec.full, *dec.factors.values()} <= at_05
     cold = [c for c in study.cases if c.conditions.temperature_C == 25.0]
     assert {c.name.partition("__")[0] for c in cold} == {"PEO_25C", "PLM_25C"}
+
+
+def test_nuclei_that_do_not_fit_are_refused_before_the_run():
+    from studies.diagnostics import diagnose
+
+    case = load_study(SHORT, ["defaults.physics.initial.random_nuclei.count=30"]).cases[0]
+    (bad,) = [d for d in diagnose(case) if d.name == "phasefield.initial.random_nuclei"]
+    assert bad.level == "error" and "30 nuclei do not fit on a 8 um anode" in bad.message

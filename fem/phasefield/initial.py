@@ -67,8 +67,8 @@ class RandomNuclei:
                     out.append(Nucleus(float(x), float(r)))
                     break
             else:
-                raise ValueError(f"initial.random_nuclei: {self.count} nuclei do not fit on "
-                                 f"a {width_um:g} um anode with gap_um = {self.gap_um:g}")
+                raise ValueError(f"{self.count} nuclei do not fit on a {width_um:g} um anode "
+                                 f"with gap_um = {self.gap_um:g}")
         return out
 
 
