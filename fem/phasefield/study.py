@@ -355,6 +355,11 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
 
     if case.conditions.end_time_s is None:
         add("end_time_s", None, "s", "error", "a phase-field run needs conditions.end_time_s")
+    if cfg.initial.random_nuclei.count:  # any model: the seeded nuclei must fit
+        try:
+            resolved(cfg.initial, case.geometry.resolved().width_um)
+        except ValueError as err:
+            add("initial.random_nuclei", cfg.initial.random_nuclei.count, "", "error", str(err))
     i = case.conditions.current_density_A_per_m2()
     if cfg.control.mode == "galvanostatic" and i is None:
         add("control", None, "", "error", "galvanostatic control needs "
@@ -375,14 +380,9 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
         if case.conditions.end_time_s:
             add("mean_deposit_um", v * case.conditions.end_time_s * 1e6, "um", "info",
                 "mean Li thickness plated by the end time")
-    radii = [n.radius_um for n in cfg.initial.nuclei]
-    if cfg.initial.random_nuclei.count:
-        radii.append(cfg.initial.random_nuclei.radius_min_um)
-        try:
-            resolved(cfg.initial, case.geometry.resolved().width_um)
-        except ValueError as err:
-            add("initial.random_nuclei", cfg.initial.random_nuclei.count, "", "error", str(err))
-    r_nuc = min(radii, default=None)
+    r_nuc = min([n.radius_um for n in cfg.initial.nuclei]
+                + ([cfg.initial.random_nuclei.radius_min_um]
+                   if cfg.initial.random_nuclei.count else []), default=None)
     V0 = R * T / (params.n_electrons * F)
     if r_nuc and params.L_eta_per_s > 0:
         eta_cap = V0 * params.L_sigma_m3_per_J_s * params.kappa0_J_per_m / (
