@@ -16,6 +16,9 @@ and writes, atomically, next to them:
 - ``report_figures/montage__<png>[__<sweep point>].png`` (``[report] montage``, default
   on): every PNG name that two or more cases wrote, the cases' images stacked with the
   case names as titles, one image per sweep point;
+- ``decomposition_effects.csv`` / ``decomposition_seeds.csv`` (``[report.decomposition]``):
+  the seeded comparison at equal charge and the factor decomposition, with the
+  generated sentence per condition (:mod:`studies.decomposition`);
 - ``report.md`` (figures linked relatively) and ``report.html`` (self-contained: figures
   embedded as base64).
 
@@ -40,6 +43,7 @@ from fem.log import get_logger
 from studies.compare import SampledTable, montages, sampled_md, write_sampled
 from studies.headline import (SIGN_CONVENTIONS, Headline, headline, key_metrics, key_table,
                               study_head)
+from studies.decomposition import decompose
 from studies.schema import load_report_config
 from studies.tables import axis_label, csv_text, html_table, md_table, read_csv, unit_of
 
@@ -193,10 +197,16 @@ def _diag_rows(diags: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+DECOMP_TITLE = "Seeds and factor decomposition at equal charge (`[report.decomposition]`)"
+DECOMP_NOTE = ("Effects are paired differences (case - baseline) per seed: mean, sample std, "
+               "min and max over the seeds; 'resolved' when every seed has the same sign.")
+
+
 def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
               figures: list[tuple[str, Path]], sampled: list[SampledTable],
               shown: list[tuple[str, Path, list[Path]]], head: Headline,
-              key: tuple[list[str], list[list[Any]]]) -> str:
+              key: tuple[list[str], list[list[Any]]],
+              decomp: dict[str, Any] | None = None) -> str:
     d = data["dir"]
     parts = [f"# Study report: {data['study']}\n",
              f"Study directory: `{d}`. Cases: {len(data['cases'])} "
@@ -215,6 +225,10 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
         parts.append("")
     if len(key[0]) > 1:
         parts += ["## Key metrics\n", md_table(*key)]
+    if decomp:
+        parts += [f"## {DECOMP_TITLE}\n", *[f"- {t}" for t in decomp["sentences"]], "",
+                  DECOMP_NOTE + "\n", md_table(*decomp["effects"]),
+                  "Per case over the seeds:\n", md_table(*decomp["aggregate"])]
     if shown:
         parts.append("## Snapshots side by side (per sweep point)\n")
         parts += [f"![{cap}]({p.relative_to(d).as_posix()})\n\n*{cap}*\n"
@@ -264,7 +278,8 @@ def _details(summary: str, body: str) -> str:
 def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
           figures: list[tuple[str, Path]], sampled: list[SampledTable],
           shown: list[tuple[str, Path, list[Path]]], head: Headline,
-          key: tuple[list[str], list[list[Any]]]) -> str:
+          key: tuple[list[str], list[list[Any]]],
+          decomp: dict[str, Any] | None = None) -> str:
     esc = html.escape
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(data['study'])}"
              f"</title><style>{_CSS}</style></head><body>",
@@ -284,6 +299,11 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
         parts.append("</ul>")
     if len(key[0]) > 1:
         parts += ["<h2>Key metrics</h2>", html_table(*key)]
+    if decomp:
+        parts += [f"<h2>{esc(DECOMP_TITLE.replace('`', ''))}</h2><ul>",
+                  *[f"<li>{esc(t)}</li>" for t in decomp["sentences"]],
+                  f"</ul><p>{esc(DECOMP_NOTE)}</p>", html_table(*decomp["effects"]),
+                  "<p>Per case over the seeds:</p>", html_table(*decomp["aggregate"])]
     if shown:
         parts.append("<h2>Snapshots side by side (per sweep point)</h2>")
         parts += [_img_tag(p, cap) for cap, p, _ in shown]
@@ -314,6 +334,21 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     return "\n".join(parts) + "\n"
 
 
+def _write_decomposition(d: Path, data: dict[str, Any], by_stem: dict[str, Any],
+                         cfg: Any) -> dict[str, Any] | None:
+    """``decomposition_{effects,seeds}.csv`` (stale ones removed without the table)."""
+    files = {"effects": d / "decomposition_effects.csv",
+             "aggregate": d / "decomposition_seeds.csv"}
+    if cfg.decomposition is None:
+        for p in files.values():
+            p.unlink(missing_ok=True)
+        return None
+    out = decompose(data["cases"], by_stem.get(cfg.decomposition.csv, {}), cfg.decomposition)
+    for key, p in files.items():
+        atomic_write_text(p, csv_text(*out[key]))
+    return out
+
+
 def write_report(study_dir: Path | str) -> tuple[Path, Path]:
     """Write ``report.md``, ``report.html``, ``comparison.csv``/``.md``, the sampled
     tables, line plots and montages.
@@ -339,15 +374,16 @@ def write_report(study_dir: Path | str) -> tuple[Path, Path]:
     atomic_write_text(d / "comparison.md", md_table(cols, rows))
     by_stem = csv_tables(data)
     sampled = write_sampled(d, by_stem, cfg)
+    decomp = _write_decomposition(d, data, by_stem, cfg)
     figures = overlay_plots(data, by_stem)
     shown = montages(d / FIGURES_DIR, {c["name"]: c["pngs"] for c in data["cases"]
                                        if c["status"] == "done"}, cfg)
     metrics = key_metrics(data, cfg.key_metrics)
     head, key = headline(data, cfg.baseline, metrics), key_table(data, metrics)
     md = atomic_write_text(d / "report.md", _markdown(data, (cols, rows), figures, sampled,
-                                                      shown, head, key))
+                                                      shown, head, key, decomp))
     page = atomic_write_text(d / "report.html", _html(data, (cols, rows), figures, sampled,
-                                                      shown, head, key))
+                                                      shown, head, key, decomp))
     log.info("wrote %s and %s (%d cases, %d sampled tables, %d line plots, %d montages)",
              md, page, len(data["cases"]), len(sampled), len(figures), len(shown))
     return md, page

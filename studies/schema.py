@@ -40,6 +40,7 @@ from fem.materials import Material, MaterialError
 from geometries.spec import GeometryConfig, region_names
 from studies import registry
 from studies.case_materials import check_case_materials, split_layer_overrides
+from studies.decomposition import DecompositionConfig
 from studies.sweeps import CASE_FIELDS, apply_overrides, deep_merge, expand
 
 TOP_KEYS = ("study", "materials", "defaults", "cases", "sweeps", "report")
@@ -135,6 +136,8 @@ class ReportConfig:
         key_metrics: The summary metrics of the headline and the key-metrics table (at
             most :data:`MAX_KEY_METRICS`); None: the study type's defaults
             (:data:`studies.headline.DEFAULT_KEY_METRICS`).
+        decomposition: seeded comparison at equal charge and factor decomposition
+            (:mod:`studies.decomposition`); None: none.
     """
 
     sample_times_s: list[float] = field(default_factory=list)
@@ -142,6 +145,7 @@ class ReportConfig:
     montage: bool = True
     baseline: str | None = None
     key_metrics: list[str] | None = None
+    decomposition: DecompositionConfig | None = None
 
     def __post_init__(self) -> None:
         times = self.sample_times_s
@@ -320,6 +324,12 @@ def parse_study(raw: dict[str, Any], source_text: str = "", path: Path | None = 
     bases = list(dict.fromkeys(c["name"] for c in merged))
     if report.baseline is not None and report.baseline not in bases:
         raise ConfigError("report.baseline", f"one of the cases {bases}", report.baseline)
+    if report.decomposition is not None:
+        bases = sorted({c.name.partition("__")[0] for c in cases})  # as the report groups
+        for n in report.decomposition.case_names():
+            if n not in bases:
+                raise ConfigError("report.decomposition", f"names of [[cases]] (one of {bases})",
+                                  n)
     return Study(name=name, type=study_type, description=description, cases=cases,
                  source_text=source_text, path=path, report=report)
 

@@ -35,6 +35,7 @@ NAME_TAGS: dict[str, tuple[str, str]] = {
     "width_um": ("w", "um"),
     "preset": ("", ""),
     "interface_preset": ("", ""),
+    "seed": ("seed", ""),
 }
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")

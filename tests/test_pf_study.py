@@ -25,7 +25,7 @@ from studies.runner import run_study
 from studies.schema import load_study
 
 SHORT = Path(__file__).resolve().parents[1] / "studies" / "dendrite_short.toml"
-FULL = SHORT.with_name("dendrite_peo_vs_plm.toml")
+FULL = SHORT.with_name("dendrite_peo_vs_plm_chen2015.toml")
 PHYSICAL = ["tip_height_um", "deposited_volume_um2", "interface_length_um",
             "max_von_mises_MPa", "steps", "newton_iterations", "t_end_s"]
 
@@ -58,11 +58,20 @@ def test_short_study_outputs_and_metrics(short_run):
             rows = list(csv.DictReader(f))
         assert len(rows) == m["steps"] + 1
         for col in ("time_s", "tip_height_um", "deposited_volume_um2", "interface_length_um",
-                    "max_von_mises_MPa", "current_density_mA_per_cm2"):
+                    "max_von_mises_MPa", "current_density_mA_per_cm2",
+                    "plated_charge_mAh_per_cm2", "roughness_rms_um", "tip_to_valley_um",
+                    "bare_anode_fraction", "localisation_index"):
             assert col in rows[0]
+        # one nucleus (radius 0.6 um) on a 0.5 um film over 8 um: the film covers the
+        # anode, the nucleus makes the front rough, plating is not uniform
+        assert m["bare_anode_fraction"] == 0.0
+        assert 0.05 < m["roughness_rms_um"] < 0.6 and 0.2 < m["tip_to_valley_um"] < 2.0
+        assert 0.1 < m["localisation_index"] <= 1.0
+        # Faraday: 0.5 mA/cm^2 for 60 s = 8.33e-3 mAh/cm^2 (PEO, galvanostatic)
     peo, plm = metrics(out, "PEO"), metrics(out, "PLM")
     # galvanostatic: the secant control holds 0.5 mA/cm^2 (2 % per step)
     assert peo["mean_current_density_mA_per_cm2"] == pytest.approx(0.5, rel=0.02)
+    assert peo["plated_charge_mAh_per_cm2"] == pytest.approx(0.5 * 60 / 3600, rel=0.02)
     # Faraday: deposit = i t / (n F c_s) x width, c_s = 1/Omega (electrodeposition_v2);
     # 0.5 mA/cm^2 for 60 s on 8 um -> 0.3235 um^2
     c_s = 534.0 / 6.941e-3
@@ -232,7 +241,7 @@ def test_three_dimensional_case_runs_and_conserves(shared_tmp):
     m = metrics(out, "PEO")
     assert m["stop_reason"] == "completed" and m["t_end_s"] == pytest.approx(5.0)
     assert m["mean_current_density_mA_per_cm2"] == pytest.approx(0.5, rel=0.02)
-    assert m["deposited_volume_um2"] > 0  # um^3 in 3D
+    assert m["deposited_volume_um3"] > 0 and "deposited_volume_um2" not in m
     assert m["li_balance_worst_rel"] < 1e-10 and m["charge_balance_worst_rel"] < 1e-6
     assert (Path(out) / "cases" / "PEO" / "fields.xdmf").exists()
 

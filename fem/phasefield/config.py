@@ -18,6 +18,7 @@ from fem.config import ConfigError, parse, require
 from fem.phasefield.initial import InitialConfig
 from fem.phasefield.kinetics import KineticsConfig
 from fem.phasefield.mechanics import MechanicsConfig
+from fem.phasefield.morphology import MorphologyConfig
 from fem.phasefield.params import (
     DEFAULT_PRESET,
     INTERFACE_PRESETS,
@@ -58,6 +59,8 @@ class Config:
         time: dt controller.
         mechanics: coupling (off, M0, M1, M2, M1M2), eigenstrain convention, BCs.
         boundaries: xi / c / phi boundary conditions.
+        morphology: sampling and thresholds of the morphology metrics in dendrite.csv
+            (``fem.phasefield.morphology``).
         snapshot_times_s: times of the xi PNG snapshots (hit exactly).
         checkpoint_every_steps: write a restart checkpoint every N accepted steps (0: never).
         restart: resume from the case's checkpoint if one exists.
@@ -77,6 +80,7 @@ class Config:
     time: TimeConfig = field(default_factory=TimeConfig)
     mechanics: MechanicsConfig = field(default_factory=MechanicsConfig)
     boundaries: BoundaryOptions = field(default_factory=BoundaryOptions)
+    morphology: MorphologyConfig = field(default_factory=MorphologyConfig)
     snapshot_times_s: list[float] = field(default_factory=list)
     checkpoint_every_steps: int = 0
     restart: bool = True

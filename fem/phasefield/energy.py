@@ -72,8 +72,10 @@ class ElasticModel:
     """Moduli and eigenstrain of the elastic energy (model units, E0).
 
     ``lame_e`` may be UFL coefficients (per-region DG0 functions); ``lame_Li`` are numbers.
-    ``eigenstrain_mode``: 'in_plane' (eps* I_2, the default, physics-phasefield.md sec. 3) or
-    'isotropic_3d' (eps* also along z, blocked by plane strain). ``interpolation``: stiffness
+    ``eigenstrain_mode``: 'in_plane' (eps* I_2, the default, physics-phasefield.md sec. 3),
+    'isotropic_3d' (eps* also along z, blocked by plane strain) or 'growth' (eps* e_y e_y:
+    the plated Li's volume added along the anode normal y, nothing along z; mechanics v2,
+    see ``mechanics.growth_strain``). ``interpolation``: stiffness
     mixed with h(xi) ('h', Voigt), linearly in xi ('linear', Voigt) or by compliance with
     h(xi) ('reuss': bulk and shear moduli averaged harmonically, see ``lame``; the
     default, see mechanics.py for the measured reason). ``xi_reference``: the stress-free
@@ -84,7 +86,7 @@ class ElasticModel:
     lame_Li: tuple[float, float]
     lame_e: tuple[object, object]
     eigenstrain: float = 0.0
-    eigenstrain_mode: Literal["in_plane", "isotropic_3d"] = "in_plane"
+    eigenstrain_mode: Literal["in_plane", "isotropic_3d", "growth"] = "in_plane"
     interpolation: Literal["h", "linear", "reuss"] = "reuss"
     xi_reference: object = None
 
@@ -125,6 +127,10 @@ def elastic_strain(u: ufl.core.expr.Expr, xi: ufl.core.expr.Expr,
     if model.xi_reference is not None:
         hx = hx - interpolation(model.xi_reference)
     hx = hx * model.eigenstrain
+    if model.eigenstrain_mode == "growth":
+        ey = ufl.unit_vector(1, gdim)
+        eps = strain(u) - hx * ufl.outer(ey, ey)
+        return eps, (None if gdim == 3 else 0 * hx)
     eps = strain(u) - hx * ufl.Identity(gdim)
     if gdim == 3:
         return eps, None

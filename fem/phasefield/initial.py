@@ -8,6 +8,7 @@ interface only and keeps xi in [0, 1] for amplitudes <= 0.4.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,8 +36,49 @@ class Nucleus:
 
 
 @dataclass(frozen=True)
+class RandomNuclei:
+    """Nuclei at seeded random positions along the anode (added to the listed ones).
+
+    ``count`` nuclei with radii uniform in [radius_min_um, radius_max_um] and centres
+    uniform over the anode width, at least ``gap_um`` apart (edge to edge) and one radius
+    from the side walls; drawn from ``InitialConfig.seed`` (identical on all ranks).
+    """
+
+    count: int = 0
+    radius_min_um: float = 0.4
+    radius_max_um: float = 0.8
+    gap_um: float = 0.5
+
+    def __post_init__(self) -> None:
+        require(self.count >= 0, "count", ">= 0", self.count)
+        require(0 < self.radius_min_um <= self.radius_max_um, "radius_min_um",
+                f"in (0, radius_max_um = {self.radius_max_um}]", self.radius_min_um)
+        require(self.gap_um >= 0, "gap_um", ">= 0", self.gap_um)
+
+    def draw(self, seed: int, width_um: float) -> list[Nucleus]:
+        """The nuclei of ``seed`` on an anode of ``width_um`` (ValueError if they do not fit)."""
+        rng = np.random.default_rng([seed, 1])  # stream 1: independent of the noise
+        out: list[Nucleus] = []
+        for _ in range(self.count):
+            for _try in range(10000):
+                r = rng.uniform(self.radius_min_um, self.radius_max_um)
+                x = rng.uniform(r, width_um - r) if width_um > 2 * r else width_um / 2
+                if all(abs(x - n.x_um) >= r + n.radius_um + self.gap_um for n in out):
+                    out.append(Nucleus(float(x), float(r)))
+                    break
+            else:
+                raise ValueError(f"{self.count} nuclei do not fit on a {width_um:g} um anode "
+                                 f"with gap_um = {self.gap_um:g}")
+        return out
+
+
+@dataclass(frozen=True)
 class InitialConfig:
-    """Initial Li layer, nuclei and noise."""
+    """Initial Li layer, nuclei and noise.
+
+    ``seed`` (the sweep dimension of a seeded study, e.g. ``physics.initial.seed =
+    [1, 2, 3, 4, 5]``) draws the random nuclei and, when set, replaces ``noise_seed``.
+    """
 
     layer_thickness_um: float = 1.0
     nuclei: list[Nucleus] = field(default_factory=list)
@@ -44,8 +86,13 @@ class InitialConfig:
     noise_seed: int = 0
     noise_modes: int = 16
     width_factor: float = 1.0  # initial tanh half-width in units of delta0
+    seed: int | None = None
+    random_nuclei: RandomNuclei = field(default_factory=RandomNuclei)
 
     def __post_init__(self) -> None:
+        require(self.seed is None or self.seed >= 0, "seed", "an integer >= 0", self.seed)
+        require(self.random_nuclei.count == 0 or self.seed is not None, "seed",
+                "an integer >= 0 (random_nuclei needs a seed)", self.seed)
         require(self.layer_thickness_um >= 0, "layer_thickness_um", ">= 0",
                 self.layer_thickness_um)
         require(0 <= self.noise_amplitude <= 0.4, "noise_amplitude", "in [0, 0.4]",
@@ -97,9 +144,20 @@ def initial_xi(x: np.ndarray, gdim: int, cfg: InitialConfig, delta0: float) -> n
     return xi
 
 
+def resolved(cfg: InitialConfig, width_um: float) -> InitialConfig:
+    """``cfg`` with its random nuclei drawn (on an anode ``width_um`` wide) and added to the
+    listed ones, and ``noise_seed`` = ``seed`` when a seed is set."""
+    if cfg.seed is None:
+        return cfg
+    drawn = cfg.random_nuclei.draw(cfg.seed, width_um)
+    return dataclasses.replace(cfg, nuclei=[*cfg.nuclei, *drawn], noise_seed=cfg.seed,
+                               random_nuclei=RandomNuclei())
+
+
 def initialise(problem: PhaseFieldProblem, cfg: InitialConfig, c_init: float = 1.0,
                solve_potential: bool = True) -> None:
     """Set xi0, c = c_init and phi (from E3 with xi frozen) in ``w`` and ``w_n``."""
+    cfg = resolved(cfg, problem.bundle.width_um)
     gdim = problem.msh.geometry.dim
     delta0 = problem.model.delta0
     for field_id, fn in ((XI, lambda x: initial_xi(x, gdim, cfg, delta0)),

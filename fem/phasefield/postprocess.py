@@ -13,38 +13,13 @@ from mpi4py import MPI
 
 from fem import _stack  # noqa: F401
 from dolfinx import fem, la
-from fem.phasefield.domain import growth_coordinate
+from fem.phasefield.morphology import Morphology, MorphologyConfig, level_set_max_height
 from fem.phasefield.problem import C, PHI, XI, PhaseFieldProblem
 
 UM2_PER_CM2 = 1e8
+C_PER_M2_PER_MAH_PER_CM2 = 3.6e4  # 1 mAh/cm^2 = 3.6 C / 1e-4 m^2
 
-
-def level_set_max_height(V: fem.FunctionSpace, values: np.ndarray, level: float = 0.5) -> float:
-    """Largest growth coordinate of the ``level`` contour of a P1 field (``-inf`` if none).
-
-    Edge crossings are found by linear interpolation on the local cells; nodes at or above
-    the level count too (a Li region touching the top). Allreduced (MAX).
-    """
-    msh = V.mesh
-    gdim = msh.geometry.dim
-    y = growth_coordinate(V.tabulate_dof_coordinates().T, gdim)
-    n_cells = msh.topology.index_map(msh.topology.dim).size_local
-    cells = V.dofmap.list[:n_cells]
-    best = -np.inf
-    if n_cells:
-        inside = values >= level
-        if inside.any():
-            best = float(np.max(y[inside]))
-        k = cells.shape[1]
-        for a in range(k):
-            for b in range(a + 1, k):
-                va, vb = values[cells[:, a]], values[cells[:, b]]
-                ya, yb = y[cells[:, a]], y[cells[:, b]]
-                cross = (va - level) * (vb - level) < 0
-                if cross.any():
-                    s = (level - va[cross]) / (vb[cross] - va[cross])
-                    best = max(best, float(np.max(ya[cross] + s * (yb[cross] - ya[cross]))))
-    return msh.comm.allreduce(best, op=MPI.MAX)
+__all__ = ["Postprocessor", "level_set_max_height"]
 
 
 class Postprocessor:
@@ -54,6 +29,7 @@ class Postprocessor:
         self.p = problem
         xi = ufl.split(problem.w)[XI]
         self.xi0_integral = problem.xi_integral()
+        self._morphology: Morphology | None = None
         self._length = fem.form(ufl.sqrt(ufl.inner(ufl.grad(xi), ufl.grad(xi)) + 1e-16)
                                 * problem.dx)
         self._diffuse = fem.form(xi * (1 - xi) * problem.dx)
@@ -81,6 +57,21 @@ class Postprocessor:
     def deposited_um(self) -> float:
         """int (xi - xi0) dV: deposited Li area [um^2] in 2D (length in 1D, volume in 3D)."""
         return self.p.xi_integral() - self.xi0_integral
+
+    def morphology_metrics(self, cfg: MorphologyConfig | None = None) -> dict[str, float]:
+        """Roughness, tip-to-valley, bare anode fraction, localisation index and tip height
+        of the current xi against the initial one (:mod:`fem.phasefield.morphology`;
+        ``cfg`` is used on the first call, which sets up the column sampling)."""
+        V, dofs = self.p.spaces[XI]
+        if self._morphology is None:
+            self._morphology = Morphology(V, self.p.xi_initial.x.array, cfg)
+        return self._morphology.metrics(self.p.w.x.array[dofs])
+
+    def plated_charge_mAh_per_cm2(self) -> float:
+        """Charge of the plated Li per anode area, n F c_s int (xi - xi0) dV / A [mAh/cm^2]
+        (Faraday's law; equal to the charge passed while the charge balance holds)."""
+        dep = self.deposited_um() / max(self.p.anode_area, 1e-300)
+        return self.p.model.current_scale_A_per_m2 * dep / C_PER_M2_PER_MAH_PER_CM2
 
     def interface_length_um(self) -> float:
         """int |grad xi| dV: the interface length [um] in 2D (area in 3D)."""

@@ -22,7 +22,7 @@ from dolfinx.fem.petsc import NonlinearProblem
 from fem.log import get_logger
 from fem.phasefield import forms
 from fem.phasefield.energy import ElasticModel
-from fem.phasefield.mechanics import Mechanics, MechanicsConfig
+from fem.phasefield.mechanics import Mechanics, MechanicsConfig, growth_strain
 from fem.phasefield.params import ScaledModel
 from fem.solvers import VI_NEWTON, petsc_options, snes_result
 from geometries.bundle import MeshBundle
@@ -170,7 +170,7 @@ class PhaseFieldProblem:
         v_xi, v_c, v_phi = ufl.TestFunctions(self.W)
         stress_term, f_el = 0.0, None
         if self.mechanics is not None and self.mech_config.kinetics:
-            stress_term = m.omega_c0 * self.mechanics.pressure()
+            stress_term = self.mechanics.kinetic_term()
         if self.mechanics is not None and self.mech_config.driving_force:
             f_el = self.mechanics.driving_force(xi)
         D = forms.interpolate(xi, m.D_electrode, k.D_electrolyte) * _insulating(k.mask)
@@ -191,12 +191,15 @@ class PhaseFieldProblem:
     def setup(self, default_bcs: bool = True) -> None:
         """Build the mechanics, the residual, the SNES problem and the bounds."""
         if self.mech_config.active and self.mechanics is None:
+            eps = (growth_strain(self.model, self.mech_config)
+                   if self.mech_config.eigenstrain_mode == "growth" else self.model.eigenstrain)
             emodel = ElasticModel(self.model.lame_Li, self.coeffs.lame_electrolyte,
-                                  self.model.eigenstrain, self.mech_config.eigenstrain_mode,
+                                  eps, self.mech_config.eigenstrain_mode,
                                   self.mech_config.stiffness_interpolation, self.xi_initial)
             self.mechanics = Mechanics(self.msh, self.bundle.facet_tags, self.bundle.boundaries,
                                        self.xi_mech, emodel, self.mech_config, self.options,
-                                       prefix=self.prefix + "mech_", quadrature_degree=self.qdeg)
+                                       prefix=self.prefix + "mech_", quadrature_degree=self.qdeg,
+                                       molar_volume=self.model.omega_c0)
         if default_bcs:
             self._default_bcs()
         self._problem = NonlinearProblem(self.residual(), self.w, bcs=self._bcs,

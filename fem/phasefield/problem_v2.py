@@ -89,7 +89,9 @@ class ElectrodepositionProblem(PhaseFieldProblem):
         """Front velocity v_n [um/s] of state ``w`` (Butler-Volmer at the local eta)."""
         stress = 0.0
         if self.mechanics is not None and self.mech_config.kinetics:
-            stress = self.model.omega_c0 * self.mechanics.pressure()
+            # Omega p (M2) or the Monroe-Newman-type Omega (p - s_nn) (MN), in RT/F; it
+            # shifts eta only (symmetry factor beta = alpha in v2)
+            stress = self.mechanics.kinetic_term()
         eta = overpotential(self.phi_app, self.electrolyte_potential(w), self.curvature,
                             self.kin.capillary, stress)
         return self.coeffs.mask * plating_velocity(self.el.i0_rate, self.kin.alpha, eta,

@@ -32,6 +32,9 @@ from fem.log import get_logger
 from fem.phasefield import build_v2, checkpoint
 from fem.phasefield.build import Simulation, build_simulation
 from fem.phasefield.config import Config
+from fem.phasefield.initial import resolved
+from fem.phasefield.mechanics import growth_strain
+from fem.phasefield.morphology import METRICS as MORPHOLOGY_METRICS
 from fem.phasefield.params import INTERFACE_PRESETS
 from fem.phasefield.problem import XI
 from fem.phasefield.stepping import StepReport
@@ -44,7 +47,17 @@ OUTPUT_PREFIX = "output_t"  # kept output states in <case>.checkpoint/
 COLUMNS = ["time_s", "tip_height_um", "deposited_volume_um2", "interface_length_um",
            "diffuse_width_ratio", "max_von_mises_MPa", "current_density_mA_per_cm2",
            "applied_potential_V", "max_pressure_MPa", "dt_s", "newton_iterations", "li_balance_rel",
-           "charge_balance_rel"]
+           "charge_balance_rel", "plated_charge_mAh_per_cm2", *MORPHOLOGY_METRICS]
+
+
+def deposited_key(gdim: int) -> str:
+    """Name of the deposited-Li column: an area [um^2] in 2D, a volume [um^3] in 3D."""
+    return "deposited_volume_um3" if gdim == 3 else "deposited_volume_um2"
+
+
+def columns(gdim: int) -> list[str]:
+    """The ``dendrite.csv`` columns of a ``gdim``-dimensional case."""
+    return [deposited_key(gdim) if c == "deposited_volume_um2" else c for c in COLUMNS]
 
 
 class FieldOutput:
@@ -79,15 +92,18 @@ class FieldOutput:
             self.p.x.array[:] = -mech.pressure_cells.x.array * s  # tr(sigma)/3, tension > 0
 
 
-def _row(sim: Simulation, r: StepReport | None) -> dict[str, Any]:
+def _row(sim: Simulation, r: StepReport | None, morphology: Any = None) -> dict[str, Any]:
     post, m = sim.post, sim.model
     vm, pmax = post.max_stresses_MPa()
     row = {"time_s": sim.stepper.stepper.t, "tip_height_um": post.tip_height_um(),
-           "deposited_volume_um2": post.deposited_um(),
+           deposited_key(sim.problem.msh.geometry.dim): post.deposited_um(),
+           "plated_charge_mAh_per_cm2": post.plated_charge_mAh_per_cm2(),
            "interface_length_um": post.interface_length_um(),
            "diffuse_width_ratio": post.diffuse_width_ratio(),
            "max_von_mises_MPa": vm, "max_pressure_MPa": pmax,
            "applied_potential_V": sim.control.phi * m.potential_scale_V}
+    morph = post.morphology_metrics(morphology)
+    row.update({k: morph[k] for k in MORPHOLOGY_METRICS})
     if r is None:
         row.update(current_density_mA_per_cm2=0.0, dt_s=0.0, newton_iterations=0,
                    li_balance_rel=0.0, charge_balance_rel=0.0)
@@ -134,7 +150,7 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
                               units={"xi": "1", "c_Li": "mol/m^3", "phi": "V",
                                      "von_Mises": "MPa", "hydrostatic_stress": "MPa"}) \
         if out.options.fields else None
-    csv = out.csv_series("dendrite", COLUMNS)
+    csv = out.csv_series("dendrite", columns(bundle.mesh.geometry.dim))
     ck_dir = Path(out.outdir).parent / f"{case.name}.checkpoint"
     rows: list[dict[str, Any]] = []
     pngs: list[str] = []
@@ -151,14 +167,14 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     else:
         if keep:  # a fresh start: drop an earlier run's checkpoint and output states
             checkpoint.discard(ck_dir, comm)
-        rows.append(_row(sim, None))
+        rows.append(_row(sim, None, cfg.morphology))
         _write_fields(fields, series, 0.0, sim, ck_dir if keep else None, ident)
     for r in rows:
         csv.append(r)
     height = bundle.height_um
 
     def on_accept(r: StepReport) -> str | None:
-        row = _row(sim, r)
+        row = _row(sim, r, cfg.morphology)
         rows.append(row)
         csv.append(row)
         t = r.t
@@ -264,7 +280,8 @@ def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: C
     steps = max(len(rows) - 1, 1)
     its = sum(r["newton_iterations"] for r in rows)
     t_end = last["time_s"]
-    dep = last["deposited_volume_um2"]
+    dep_key = deposited_key(sim.problem.msh.geometry.dim)
+    dep = last[dep_key]
     width = max(sim.problem.anode_area, 1e-300)
     return {
         "stop_reason": reason, "t_end_s": t_end, "steps": len(rows) - 1,
@@ -272,7 +289,9 @@ def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: C
         "newton_iterations_per_step": its / steps,
         "n_dofs": sim.problem.W.dofmap.index_map.size_global * sim.problem.W.dofmap.index_map_bs,
         "tip_height_um": last["tip_height_um"], "tip_growth_um": last["tip_height_um"]
-        - rows[0]["tip_height_um"], "deposited_volume_um2": dep,
+        - rows[0]["tip_height_um"], dep_key: dep,
+        "plated_charge_mAh_per_cm2": last["plated_charge_mAh_per_cm2"],
+        **{k: last[k] for k in MORPHOLOGY_METRICS},
         "interface_length_um": last["interface_length_um"],
         "diffuse_width_ratio": last["diffuse_width_ratio"],
         "diffuse_width_ratio_max": max(r.get("diffuse_width_ratio", 0.0) for r in rows),
@@ -287,9 +306,13 @@ def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: C
         "L_sigma_m3_per_J_s": sim.info["L_sigma_m3_per_J_s"],
         "mobility": cfg.mobility, "electrolyte_transport": cfg.electrolyte_transport,
         "mechanics_coupling": cfg.mechanics.coupling,
-        "eigenstrain": sim.params.eigenstrain,
+        "eigenstrain": (growth_strain(sim.model, cfg.mechanics)
+                        if cfg.mechanics.eigenstrain_mode == "growth" else sim.params.eigenstrain),
         "eigenstrain_mode": cfg.mechanics.eigenstrain_mode,
+        "strain_convention": cfg.mechanics.strain_convention(sim.problem.msh.geometry.dim),
         "control_mode": cfg.control.mode,
+        "initial_seed": cfg.initial.seed,
+        "nuclei_x_um": [n.x_um for n in resolved(cfg.initial, sim.problem.bundle.width_um).nuclei],
         "reference_material": sim.info["reference_material"],
         "steps_per_s": (len(rows) - 1) / max(wall, 1e-300), "run_wall_time_s": wall,
         "snapshots": [p for p in pngs if p],
@@ -336,6 +359,11 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
 
     if case.conditions.end_time_s is None:
         add("end_time_s", None, "s", "error", "a phase-field run needs conditions.end_time_s")
+    if cfg.initial.random_nuclei.count:  # any model: the seeded nuclei must fit
+        try:
+            resolved(cfg.initial, case.geometry.resolved().width_um)
+        except ValueError as err:
+            add("initial.random_nuclei", cfg.initial.random_nuclei.count, "", "error", str(err))
     i = case.conditions.current_density_A_per_m2()
     if cfg.control.mode == "galvanostatic" and i is None:
         add("control", None, "", "error", "galvanostatic control needs "
@@ -358,7 +386,9 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
         if case.conditions.end_time_s:
             add("mean_deposit_um", v * case.conditions.end_time_s * 1e6, "um", "info",
                 "mean Li thickness plated by the end time")
-    r_nuc = min((n.radius_um for n in cfg.initial.nuclei), default=None)
+    r_nuc = min([n.radius_um for n in cfg.initial.nuclei]
+                + ([cfg.initial.random_nuclei.radius_min_um]
+                   if cfg.initial.random_nuclei.count else []), default=None)
     V0 = R * T / (params.n_electrons * F)
     if r_nuc and params.L_eta_per_s > 0:
         eta_cap = V0 * params.L_sigma_m3_per_J_s * params.kappa0_J_per_m / (

@@ -1,0 +1,236 @@
+"""Seeded, decomposed comparison of dendrite cases at equal charge (``[report.decomposition]``).
+
+A seeded study runs every case for several seeds of its nucleus positions and noise (a
+sweep over ``seed_key``, e.g. ``physics.initial.seed``). This module, from the cases'
+``dendrite.csv``:
+
+1. samples the ``metrics`` at the stated charges (the ``plated_charge_mAh_per_cm2``
+   column, linear interpolation; blank where a case did not reach the charge), so cases
+   are compared at equal charge passed, not at equal time;
+2. aggregates each base case and condition (the sweep values other than the seed) over
+   the seeds: mean, sample standard deviation, min and max;
+3. decomposes the difference between ``baseline`` (PEO) and ``full`` (PLM): each factor
+   case switches on one PLM property; its effect on a metric is the paired difference
+   (factor case - baseline) per seed, with its mean, std and min-max over seeds;
+4. writes a sentence per condition, from these numbers only: the difference of
+   ``primary_metric`` is **resolved** when the paired differences of all seeds (at least
+   two) have the same sign -- otherwise it is "not resolved" (within the seed spread).
+   PLM "suppresses dendrites in this model" when its resolved effect on the primary metric
+   is negative (lower roughness); the property "that does it" is the factor with the
+   largest resolved reduction.
+
+Plain numbers only (runs on rank 0; no DOLFINx).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fem.config import require
+
+CHARGE_COLUMN = "plated_charge_mAh_per_cm2"
+Samples = dict[int, dict[str, list[float | None]]]  # seed -> metric -> value per charge
+
+
+@dataclass(frozen=True)
+class DecompositionConfig:
+    """The ``[report.decomposition]`` table (module docstring)."""
+
+    baseline: str
+    full: str
+    charges_mAh_per_cm2: list[float]
+    factors: dict[str, str] = field(default_factory=dict)  # property -> base case name
+    pairs: list[list[str]] = field(default_factory=list)  # more [baseline, full] verdicts
+    metrics: list[str] = field(default_factory=lambda: [
+        "roughness_rms_um", "tip_to_valley_um", "tip_height_um", "localisation_index",
+        "bare_anode_fraction"])
+    primary_metric: str = "roughness_rms_um"
+    seed_key: str = "physics.initial.seed"
+    csv: str = "dendrite"
+
+    def __post_init__(self) -> None:
+        q = self.charges_mAh_per_cm2
+        require(len(q) > 0 and all(math.isfinite(v) and v > 0 for v in q),
+                "charges_mAh_per_cm2", "a non-empty list of charges > 0 [mAh/cm^2]", q)
+        require(all(b > a for a, b in zip(q, q[1:])), "charges_mAh_per_cm2",
+                "increasing charges", q)
+        require(len(self.metrics) > 0, "metrics", "a non-empty list of CSV columns",
+                self.metrics)
+        require(self.primary_metric in self.metrics, "primary_metric",
+                f"one of metrics {self.metrics}", self.primary_metric)
+        names = [self.baseline, self.full, *self.factors.values()]
+        require(all(isinstance(n, str) and n for n in names), "factors",
+                "case names (strings)", names)
+        for i, pair in enumerate(self.pairs):
+            require(len(pair) == 2, f"pairs[{i}]", "[baseline case, full case]", pair)
+
+    def case_names(self) -> list[str]:
+        return [self.baseline, self.full, *self.factors.values(),
+                *(n for pair in self.pairs for n in pair)]
+
+    def comparisons(self) -> list[DecompositionConfig]:
+        """The main comparison (with the factors) and one per extra pair (without)."""
+        return [self, *(DecompositionConfig(b, f, self.charges_mAh_per_cm2, {}, [],
+                                            self.metrics, self.primary_metric, self.seed_key,
+                                            self.csv) for b, f in self.pairs)]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Mean, sample std, min, max and count of values over seeds (NaN when empty)."""
+
+    mean: float
+    std: float
+    lo: float
+    hi: float
+    n: int
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stats:
+        v = np.asarray([x for x in values if x is not None and math.isfinite(x)], float)
+        if len(v) == 0:
+            return cls(math.nan, math.nan, math.nan, math.nan, 0)
+        std = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
+        return cls(float(v.mean()), std, float(v.min()), float(v.max()), len(v))
+
+    @property
+    def resolved(self) -> bool:
+        """All (>= 2) values share a strict sign: the min-max range excludes zero."""
+        return self.n >= 2 and (self.lo > 0 or self.hi < 0)
+
+    def text(self, digits: int = 3) -> str:
+        if self.n == 0:
+            return "n/a"
+        return (f"{self.mean:+.{digits}g} ± {self.std:.{digits}g} "
+                f"[{self.lo:+.{digits}g}, {self.hi:+.{digits}g}] (n={self.n})")
+
+
+def sample_at_charges(header: list[str], cols: list[list[float]], charges: list[float],
+                      metrics: list[str]) -> dict[str, list[float | None]]:
+    """Each metric of one case's CSV at the charges (None beyond the case's last charge)."""
+    from studies.compare import sample_series
+
+    if CHARGE_COLUMN not in header:
+        return {m: [None] * len(charges) for m in metrics}
+    q = cols[header.index(CHARGE_COLUMN)]
+    return {m: (sample_series(q, cols[header.index(m)], charges) if m in header
+                else [None] * len(charges)) for m in metrics}
+
+
+def group_samples(cases: list[dict[str, Any]], tables: dict[str, tuple], cfg: DecompositionConfig
+                  ) -> dict[str, dict[str, Samples]]:
+    """condition -> base case -> seed -> metric -> values at the charges.
+
+    ``cases``: the report's cases (``name``, ``status``, ``summary`` with ``config``);
+    ``tables``: case -> (header, columns) of ``cfg.csv``. The base case is the name before
+    the first ``__``; the condition is the case's other sweep values (``"all"`` if none).
+    """
+    out: dict[str, dict[str, Samples]] = {}
+    for c in cases:
+        if c.get("status") != "done" or c["name"] not in tables:
+            continue
+        sweep = ((c.get("summary") or {}).get("config") or {}).get("sweep_values") or {}
+        seed = int(sweep.get(cfg.seed_key, 0))
+        cond = ", ".join(f"{k}={v}" for k, v in sorted(sweep.items()) if k != cfg.seed_key)
+        base = c["name"].partition("__")[0]
+        header, cols = tables[c["name"]]
+        samples = sample_at_charges(header, cols, cfg.charges_mAh_per_cm2, cfg.metrics)
+        out.setdefault(cond or "all", {}).setdefault(base, {})[seed] = samples
+    return out
+
+
+def paired(case: Samples, baseline: Samples, metric: str, k: int) -> Stats:
+    """(case - baseline) of ``metric`` at charge index ``k`` over the seeds both have."""
+    diffs = []
+    for seed in sorted(set(case) & set(baseline)):
+        a, b = case[seed][metric][k], baseline[seed][metric][k]
+        if a is not None and b is not None:
+            diffs.append(a - b)
+    return Stats.of(diffs)
+
+
+def _last_common_charge(groups: dict[str, Samples], cfg: DecompositionConfig) -> int | None:
+    """Index of the largest charge that both baseline and full reached (None if none)."""
+    pair = (cfg.baseline, cfg.full)
+    if not all(n in groups for n in pair):
+        return None
+    for k in reversed(range(len(cfg.charges_mAh_per_cm2))):
+        if all(any(s[cfg.primary_metric][k] is not None for s in groups[n].values())
+               for n in pair):
+            return k
+    return None
+
+
+def verdict(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str) -> str:
+    """The sentence of one condition (module docstring, point 4), from the numbers."""
+    m = cfg.primary_metric
+    k = _last_common_charge(groups, cfg)
+    if k is None:
+        return (f"{condition}: no charge reached by both {cfg.baseline} and {cfg.full}; "
+                "nothing to compare.")
+    q = cfg.charges_mAh_per_cm2[k]
+    eff = paired(groups[cfg.full], groups[cfg.baseline], m, k)
+    head = f"{condition}, at {q:g} mAh/cm^2: {cfg.full} - {cfg.baseline} {m} = {eff.text()}"
+    if not eff.resolved:
+        answer = (f"not resolved: the difference is within the seed spread, so this model does "
+                  f"not show whether {cfg.full} suppresses dendrites")
+    elif eff.mean < 0:
+        answer = f"{cfg.full} suppresses dendrites in this model (lower {m} for every seed)"
+    else:
+        answer = (f"{cfg.full} does not suppress dendrites in this model (higher {m} for "
+                  "every seed)")
+    effects = {f: paired(groups[c], groups[cfg.baseline], m, k)
+               for f, c in cfg.factors.items() if c in groups}
+    reducing = {f: e for f, e in effects.items() if e.resolved and e.mean < 0}
+    if reducing:
+        best = min(reducing, key=lambda f: reducing[f].mean)
+        parts = [f"the property with the largest resolved reduction is {best} "
+                 f"({reducing[best].text()})"]
+    else:
+        parts = ["no single property gives a resolved reduction"]
+    rest = [f for f in effects if f not in reducing]
+    if rest:
+        parts.append("not resolved or increasing: " + ", ".join(rest))
+    missing = [f for f, c in cfg.factors.items() if c not in groups]
+    if missing:
+        parts.append("not run: " + ", ".join(missing))
+    return f"{head}. {answer}; " + "; ".join(parts) + "."
+
+
+def tables(groups: dict[str, dict[str, Samples]], cfg: DecompositionConfig
+           ) -> tuple[tuple[list[str], list[list[Any]]], tuple[list[str], list[list[Any]]]]:
+    """(aggregate table, effect table) as (columns, rows) for Markdown/HTML/CSV."""
+    agg_cols = ["condition", "case", "metric", "charge_mAh_per_cm2", "mean", "std", "min",
+                "max", "n_seeds"]
+    eff_cols = ["condition", "property", "cases", "metric", "charge_mAh_per_cm2",
+                "mean_change", "std", "min", "max", "n_seeds", "resolved"]
+    agg, eff = [], []
+    against = {cfg.full: ("all properties", cfg.baseline),
+               **{c: (f, cfg.baseline) for f, c in cfg.factors.items()},
+               **{f: ("all properties", b) for b, f in cfg.pairs}}
+    for cond, g in groups.items():
+        for name, samples in g.items():
+            label, base = against.get(name, (None, None))
+            for m in cfg.metrics:
+                for k, q in enumerate(cfg.charges_mAh_per_cm2):
+                    s = Stats.of([v[m][k] for v in samples.values()])
+                    agg.append([cond, name, m, q, s.mean, s.std, s.lo, s.hi, s.n])
+                    if label is not None and base in g:
+                        e = paired(samples, g[base], m, k)
+                        eff.append([cond, label, f"{name} - {base}", m, q, e.mean, e.std,
+                                    e.lo, e.hi, e.n, e.resolved])
+    return (agg_cols, agg), (eff_cols, eff)
+
+
+def decompose(cases: list[dict[str, Any]], csv_tables: dict[str, tuple],
+              cfg: DecompositionConfig) -> dict[str, Any]:
+    """Everything the report shows: ``sentences``, ``aggregate`` and ``effects`` tables."""
+    groups = group_samples(cases, csv_tables, cfg)
+    agg, eff = tables(groups, cfg)
+    sentences = [verdict(g, c, cond) for cond, g in groups.items() for c in cfg.comparisons()
+                 if c.baseline in g or c.full in g]
+    return {"sentences": sentences, "aggregate": agg, "effects": eff}

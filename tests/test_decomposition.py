@@ -1,0 +1,146 @@
+"""Seeded comparison at equal charge and factor decomposition (studies/decomposition.py)
+on synthetic dendrite.csv series: exact statistics, the resolved / not-resolved rule and
+the generated sentence, and the report that writes them. Plain Python (no solve).
+"""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from fem.config import ConfigError, parse
+from studies.decomposition import (
+    DecompositionConfig,
+    Stats,
+    decompose,
+    sample_at_charges,
+)
+from studies.report import write_report
+
+SEEDS = [1, 2, 3, 4, 5]
+CFG = {"baseline": "PEO", "full": "PLM", "charges_mAh_per_cm2": [0.01, 0.02],
+       "factors": {"MOF_layer_transport": "PEO_MOFt", "LLZO_layer_transport": "PEO_LLZOt"}}
+
+
+def table(slope):
+    """dendrite.csv columns: charge 0..0.03 mAh/cm^2 linear in time, roughness = slope * q."""
+    q = [0.0, 0.01, 0.02, 0.03]
+    header = ["time_s", "plated_charge_mAh_per_cm2", "roughness_rms_um", "tip_height_um"]
+    return header, [[0.0, 10.0, 20.0, 30.0], q, [slope * v for v in q], [1 + v for v in q]]
+
+
+def synthetic(slopes):
+    """cases (as the report collects them) and CSV tables; slopes: base -> per-seed slopes."""
+    cases, tables = [], {}
+    for base, per_seed in slopes.items():
+        for seed, s in zip(SEEDS, per_seed, strict=True):
+            name = f"{base}__seed{seed}__i0.2"
+            sweep = {"physics.initial.seed": seed, "conditions.current_density_mA_per_cm2": 0.2}
+            cases.append({"name": name, "status": "done",
+                          "summary": {"config": {"sweep_values": sweep}}})
+            tables[name] = table(s)
+    return cases, tables
+
+
+PEO = [10.0, 12.0, 11.0, 9.0, 13.0]  # roughness slopes [um per mAh/cm^2]
+
+
+def test_stats_and_sampling_at_equal_charge():
+    s = Stats.of([1.0, 2.0, 3.0, None, math.nan])
+    assert (s.mean, s.lo, s.hi, s.n) == (2.0, 1.0, 3.0, 3) and s.std == pytest.approx(1.0)
+    assert s.resolved and not Stats.of([-1.0, 2.0]).resolved and not Stats.of([1.0]).resolved
+    got = sample_at_charges(*table(10.0), [0.015, 0.05], ["roughness_rms_um", "nope"])
+    assert got["roughness_rms_um"] == [pytest.approx(0.15), None]  # beyond the run: blank
+    assert got["nope"] == [None, None]
+
+
+def test_plm_suppresses_and_the_mof_layer_does_it():
+    """PLM lowers the roughness for every seed; MOF transport alone lowers it for every
+    seed by 5 um per mAh/cm^2; LLZO's effect changes sign between seeds (not resolved)."""
+    cfg = parse(DecompositionConfig, CFG)
+    cases, tables = synthetic({
+        "PEO": PEO, "PLM": [p - 6 for p in PEO], "PEO_MOFt": [p - 5 for p in PEO],
+        "PEO_LLZOt": [p + d for p, d in zip(PEO, [1, -1, 2, -2, 0.5])]})
+    out = decompose(cases, tables, cfg)
+    cols, rows = out["effects"]
+    eff = {(r[1], r[3], r[4]): dict(zip(cols, r)) for r in rows}
+    mof = eff[("MOF_layer_transport", "roughness_rms_um", 0.02)]
+    assert mof["mean_change"] == pytest.approx(-0.1) and mof["std"] == pytest.approx(0.0, abs=1e-12)
+    assert mof["resolved"] and mof["n_seeds"] == 5
+    llzo = eff[("LLZO_layer_transport", "roughness_rms_um", 0.02)]
+    assert llzo["mean_change"] == pytest.approx(0.02 * 0.1) and not llzo["resolved"]
+    assert llzo["min"] == pytest.approx(-0.04) and llzo["max"] == pytest.approx(0.04)
+    agg_cols, agg = out["aggregate"]
+    peo = next(dict(zip(agg_cols, r)) for r in agg
+               if r[1] == "PEO" and r[2] == "roughness_rms_um" and r[3] == 0.01)
+    assert peo["mean"] == pytest.approx(0.11) and peo["std"] == pytest.approx(
+        np.std(PEO, ddof=1) * 0.01) and (peo["min"], peo["max"]) == (
+        pytest.approx(0.09), pytest.approx(0.13))
+    (sentence,) = out["sentences"]
+    assert sentence.startswith("conditions.current_density_mA_per_cm2=0.2, at 0.02 mAh/cm^2")
+    assert "PLM suppresses dendrites in this model" in sentence
+    assert "largest resolved reduction is MOF_layer_transport" in sentence
+    assert "not resolved or increasing: LLZO_layer_transport" in sentence
+
+
+def test_within_the_seed_spread_is_not_resolved_and_higher_is_said():
+    cfg = parse(DecompositionConfig, CFG)
+    noisy = decompose(*synthetic({"PEO": PEO, "PLM": [p + d for p, d in
+                                                      zip(PEO, [-3, 2, -1, 1, -2])]}), cfg)
+    assert "not resolved: the difference is within the seed spread" in noisy["sentences"][0]
+    assert "not run: MOF_layer_transport, LLZO_layer_transport" in noisy["sentences"][0]
+    worse = decompose(*synthetic({"PEO": PEO, "PLM": [p + 4 for p in PEO]}), cfg)
+    assert "PLM does not suppress dendrites in this model" in worse["sentences"][0]
+
+
+def test_config_is_validated():
+    with pytest.raises(ConfigError, match="primary_metric"):
+        parse(DecompositionConfig, {**CFG, "primary_metric": "tip_growth"})
+    with pytest.raises(ConfigError, match="charges_mAh_per_cm2"):
+        parse(DecompositionConfig, {**CFG, "charges_mAh_per_cm2": [0.02, 0.01]})
+    from studies.schema import load_study_text
+
+    text = ('[study]\nname = "d"\ntype = "phasefield"\n[report.decomposition]\n'
+            'baseline = "PEO"\nfull = "PLX"\ncharges_mAh_per_cm2 = [0.01]\n'
+            '[[cases]]\nname = "PEO"\ngeometry = { preset = "peo_20x5.6" }\n'
+            '[[cases]]\nname = "PLM"\ngeometry = { preset = "plm_20x5.6" }\n')
+    with pytest.raises(ConfigError, match="report.decomposition.*PLX"):
+        load_study_text(text)
+
+
+def test_report_writes_the_decomposition(tmp_path):
+    """A fabricated study directory: the report carries the sentence and both tables."""
+    cases, tables = synthetic({"PEO": PEO, "PLM": [p - 6 for p in PEO]})
+    for c in cases:
+        d = tmp_path / "cases" / c["name"]
+        d.mkdir(parents=True)
+        (d / "summary.json").write_text(json.dumps({"metrics": {}, **c["summary"]}))
+        header, cols = tables[c["name"]]
+        rows = [",".join(header)] + [",".join(str(v) for v in r) for r in zip(*cols)]
+        (d / "dendrite.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"study": "fake", "cases": {c["name"]: {"status": "done"} for c in cases}}))
+    (tmp_path / "study.toml").write_text(
+        '[study]\nname = "fake"\n[report.decomposition]\nbaseline = "PEO"\nfull = "PLM"\n'
+        'charges_mAh_per_cm2 = [0.01, 0.02]\n')
+    md, page = write_report(tmp_path)
+    assert "PLM suppresses dendrites in this model" in md.read_text()
+    assert "PLM suppresses dendrites in this model" in page.read_text()
+    with open(tmp_path / "decomposition_effects.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {(r["property"], r["cases"]) for r in rows} == {("all properties", "PLM - PEO")}
+    (tmp_path / "study.toml").write_text('[study]\nname = "fake"\n')
+    write_report(tmp_path)  # the table removed: its files go
+    assert not (tmp_path / "decomposition_effects.csv").exists()
+
+
+def test_extra_pairs_get_their_own_verdict():
+    cfg = parse(DecompositionConfig, {**CFG, "pairs": [["PEO_10mV", "PLM_10mV"]]})
+    out = decompose(*synthetic({"PEO_10mV": PEO, "PLM_10mV": [p + 1 for p in PEO]}), cfg)
+    (sentence,) = out["sentences"]
+    assert "PLM_10mV - PEO_10mV roughness_rms_um = +0.02 ± " in sentence
+    assert "PLM_10mV does not suppress dendrites in this model" in sentence
+    with pytest.raises(ConfigError, match="pairs"):
+        parse(DecompositionConfig, {**CFG, "pairs": [["PEO"]]})
