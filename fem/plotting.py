@@ -105,6 +105,14 @@ def corner_cells(cells: np.ndarray, types: np.ndarray) -> np.ndarray:
     return np.asarray(cells).reshape(len(types), -1)[:, 1:1 + n]
 
 
+def region_title(title: str, regions: dict[str, int] | None) -> str:
+    """``title`` followed by the region names and ids (the outlines' legend)."""
+    if not regions:
+        return title
+    return title + "  |  regions: " + ", ".join(
+        f"{n} ({i})" for n, i in sorted(regions.items(), key=lambda kv: kv[1]))
+
+
 def render_field_png(function: dfem.Function, path: Path | str, title: str,
                      label_with_unit: str, cell_tags: Any = None,
                      regions: dict[str, int] | None = None, cmap: str | None = None,
@@ -132,14 +140,10 @@ def render_field_png(function: dfem.Function, path: Path | str, title: str,
         from fem.field_figure import draw_field_png
 
         points, values, cells, types, region = data
-        names = ""
-        if regions:
-            names = "  |  regions: " + ", ".join(f"{n} ({i})" for n, i in
-                                                 sorted(regions.items(), key=lambda kv: kv[1]))
         return _atomic_png(path, lambda tmp: draw_field_png(
             tmp, points, values, corner_cells(cells, types),
-            region if cell_tags is not None else None, title + names, label_with_unit,
-            cmap=cmap, width_px=window_width_px))
+            region if cell_tags is not None else None, region_title(title, regions),
+            label_with_unit, cmap=cmap, width_px=window_width_px))
 
     return _root_call(function.function_space.mesh.comm, draw)
 

@@ -215,6 +215,9 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
         parts.append("")
     if len(key[0]) > 1:
         parts += ["## Key metrics\n", md_table(*key)]
+    timing = _timing_line(data)
+    if timing:
+        parts.append(timing + "\n")
     if shown:
         parts.append("## Snapshots side by side (per sweep point)\n")
         parts += [f"![{cap}]({p.relative_to(d).as_posix()})\n\n*{cap}*\n"
@@ -241,6 +244,13 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     parts += ["## Appendix C: configuration (study.toml, resolved)\n", "```toml",
               data["toml"].rstrip(), "```", ""]
     return "\n".join(parts)
+
+
+def _timing_line(data: dict[str, Any]) -> str | None:
+    from fem.timing import study_line
+
+    return study_line([c["summary"].get("timing_s") or {} for c in data["cases"]
+                       if c["status"] == "done"])
 
 
 def _img_tag(p: Path, alt: str) -> str:
@@ -284,6 +294,9 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
         parts.append("</ul>")
     if len(key[0]) > 1:
         parts += ["<h2>Key metrics</h2>", html_table(*key)]
+    timing = _timing_line(data)
+    if timing:
+        parts.append(f"<p>{esc(timing)}</p>")
     if shown:
         parts.append("<h2>Snapshots side by side (per sweep point)</h2>")
         parts += [_img_tag(p, cap) for cap, p, _ in shown]

@@ -62,7 +62,7 @@ def _brentq(f, a: float, b: float, **kwargs) -> float:
     """scipy.optimize.brentq, imported on first use (keeps SciPy out of start-up)."""
     from scipy.optimize import brentq
 
-    return _brentq(f, a, b, **kwargs)
+    return brentq(f, a, b, **kwargs)
 
 
 def _donnan_anion(s: float, c_fixed: float) -> float:
