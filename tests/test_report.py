@@ -127,7 +127,7 @@ def test_slice_of_tetrahedra_is_exact_for_a_linear_field():
 
     msh = dmesh.create_box(MPI.COMM_SELF, [[0, 0, 0], [4, 3, 2]], [4, 3, 3])
     pts = msh.geometry.x
-    tets = msh.geometry.dofmap
+    tets = msh.geometry.dofmaps[0]
     vals = 2.0 * pts[:, 0] - pts[:, 1] + 5.0 * pts[:, 2]
     z0 = 0.9
     xy, v, tris, parent = slice_tets(pts, vals, tets, z0)
