@@ -60,9 +60,9 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     with out.timing.section("setup"):  # spaces, forms (JIT compilation), solver
         problem = build_problem(bundle, case.region_materials(bundle), case.conditions, cfg,
                                 case.solver)
+        post = Postprocessor(problem)
     if cfg.mode == "steady":
         check_steady_feasible(problem)  # refuse before anything is written
-    post = Postprocessor(problem)
     metrics: dict[str, Any] = {"formulation": cfg.formulation, "mode": cfg.mode,
                                "drive": problem.drive.kind, "degree": cfg.degree,
                                "n_dofs": problem.W.dofmap.index_map.size_global
