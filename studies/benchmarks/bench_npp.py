@@ -146,25 +146,36 @@ def single(target: float, solver: str) -> dict:
     from petsc4py import PETSc
 
     PETSc.Log.begin()
-    ev0 = _events()
-    comm.Barrier()
-    t0 = time.perf_counter()
-    stats = solve_steady(problem)
-    comm.Barrier()
-    solve_s = time.perf_counter() - t0
-    events = {k: comm.allreduce(v - ev0[k], op=MPI.MAX) for k, v in _events().items()}
+
+    def timed_solve():
+        ev0 = _events()
+        comm.Barrier()
+        t0 = time.perf_counter()
+        stats = solve_steady(problem)
+        comm.Barrier()
+        events = {k: comm.allreduce(v - ev0[k], op=MPI.MAX) for k, v in _events().items()}
+        return time.perf_counter() - t0, stats, events
+
+    solve_s, stats, events = timed_solve()  # the first solve (as recorded before)
+    linear_its = ksp_its[0]
     volt = Postprocessor(problem).metrics()["cell_voltage_V"]
+    warm = []
+    for _ in range(2):  # warm repeats from the rest state: the ratio uses the fastest
+        problem.set_rest_state()
+        warm.append(timed_solve())
+    warm_s, _, events = min(warm, key=lambda w: w[0])
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     dofs = problem.W.dofmap.index_map.size_global * problem.W.dofmap.index_map_bs
     floor = poisson_floor(bundle, solver)  # back to back, same mesh and process
     its = max(stats.newton_iterations, 1)
     per_newton = {f"{k}_s_per_newton": v / its for k, v in events.items()}
-    return {**floor, **per_newton,
-            "ratio_to_floor": 1e6 * solve_s / its / dofs / floor["floor_us_per_dof"],
+    return {**floor, **per_newton, "warm_solve_s": warm_s,
+            "warm_us_per_dof_per_newton": 1e6 * warm_s / its / dofs,
+            "ratio_to_floor": 1e6 * warm_s / its / dofs / floor["floor_us_per_dof"],
             "target_dofs": target, "dofs": dofs, "nx": nx, "ny": ny, "ranks": comm.size,
             "solver": solver, "pseudo_steps": stats.steps,
             "newton_iterations": stats.newton_iterations,
-            "linear_iterations": comm.allreduce(ksp_its[0], op=MPI.MAX),
+            "linear_iterations": comm.allreduce(linear_its, op=MPI.MAX),
             "rejected_steps": stats.rejected, "setup_s": comm.allreduce(setup_s, op=MPI.MAX),
             "solve_s": solve_s, "s_per_newton": solve_s / max(stats.newton_iterations, 1),
             "us_per_dof_per_newton": 1e6 * solve_s / max(stats.newton_iterations, 1) / dofs,
@@ -230,14 +241,16 @@ def markdown(records: list[dict], meta: dict) -> str:
         lines += ["", "## Cost per dof per Newton iteration vs the Poisson floor", "",
                   "Floor: a raw DOLFINx P1 Poisson solve on the same mesh with the same linear "
                   "solver (matrix re-assembled in place + right-hand side + solve; fastest of "
-                  "3), run in the same process right after the NPP solve. Ratio = NPP us / dof "
-                  "/ Newton over floor us / dof. PETSc event times per Newton iteration: "
-                  "residual, Jacobian, preconditioner set-up, Krylov solve.", "",
+                  "3 after a warm-up), run in the same process right after the NPP solves. "
+                  "Ratio = NPP us / dof / Newton (fastest of 2 steady solves from the rest "
+                  "state after the first) over floor us / dof. PETSc event times per Newton "
+                  "iteration (of that solve): residual evaluations, Jacobian, preconditioner "
+                  "set-up, Krylov solve.", "",
                   "| dofs | ranks | solver | NPP us/dof/Newton | floor us/dof | floor its | "
                   "ratio | residual [s] | Jacobian [s] | PC set-up [s] | KSP solve [s] | "
                   "load avg |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r['dofs']} | {r['ranks']} | {r['solver']} | "
-                  f"{r['us_per_dof_per_newton']:.2f} | {r['floor_us_per_dof']:.2f} | "
+                  f"{r['warm_us_per_dof_per_newton']:.2f} | {r['floor_us_per_dof']:.2f} | "
                   f"{r['floor_linear_iterations']} | **{r['ratio_to_floor']:.2f}** | "
                   f"{r['SNESFunctionEval_s_per_newton']:.3f} | "
                   f"{r['SNESJacobianEval_s_per_newton']:.3f} | "
