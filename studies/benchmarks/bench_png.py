@@ -9,7 +9,8 @@ an NPP study imports before its first case) and whether the heavy modules stay u
 
 Usage::
 
-    .venv/bin/python studies/benchmarks/bench_png.py              # writes results_png.md
+    .venv/bin/python studies/benchmarks/bench_png.py              # adds to results_png.md
+    .venv/bin/python studies/benchmarks/bench_png.py --tree /tmp/base --label before
     .venv/bin/python studies/benchmarks/bench_png.py --profile 2d # cProfile of 5 figures
 """
 
@@ -75,17 +76,17 @@ def time_pngs(dim: int, repeat: int, outdir: Path) -> dict:
             "repeat": repeat}
 
 
-def import_time() -> dict:
+def import_time(tree: Path) -> dict:
     """Median wall time of ``RUN_IMPORTS`` in a fresh interpreter (5 runs), and the heavy
     modules it loads."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(tree))
     code = (f"import time, sys; t = time.perf_counter(); {RUN_IMPORTS}; "
             "print(time.perf_counter() - t); "
             f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
     runs, loaded = [], ""
     for _ in range(5):
         res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env=env, cwd=ROOT, check=True)
+                             env=env, cwd=tree, check=True)
         lines = res.stdout.split("\n")
         runs.append(float(lines[0]))
         loaded = lines[1]
@@ -93,23 +94,29 @@ def import_time() -> dict:
             "heavy_loaded": loaded or "none"}
 
 
-def markdown(rec: dict) -> str:
+def markdown(records: list[dict], notes: list[str] | None = None) -> str:
     lines = ["# Field PNG and start-up benchmark", "",
-             f"Machine: {rec['machine']}, {rec['utc']}, 1-minute load average "
-             f"{rec['loadavg_1min']:.1f} (shared machine; wall-clock times).", "",
-             "| mesh | cells | first PNG [s] | PNG, median of next [s] | max [s] | target [s] |",
-             "|---|---|---|---|---|---|"]
-    for r in rec["pngs"]:
-        target = 0.3 if r["dim"] == 2 else 1.0
-        lines.append(f"| {r['dim']}D | {r['cells']} | {r['first_s']:.3f} | "
-                     f"{r['median_s']:.3f} | {r['max_s']:.3f} | {target} |")
-    im = rec["imports"]
-    lines += ["", f"Import time of `csefem run` (`{RUN_IMPORTS}`, fresh interpreter, "
-              f"median of 5): **{im['import_s_median']:.2f} s** (min "
-              f"{im['import_s_min']:.2f} s; target < 0.7 s); heavy modules loaded: "
-              f"{im['heavy_loaded']}."]
-    for extra in rec.get("notes", []):
-        lines += ["", extra]
+             "`render_field_png` of a smooth P1 field with three outlined regions "
+             "(`bench_png.py`); first PNG of a process (imports, fonts) and the median of "
+             "the next ones. Shared 2-core machine: wall-clock times, 1-minute load "
+             "average per run. Import time: `" + RUN_IMPORTS + "` in a fresh interpreter, "
+             "median (min) of 5.", "",
+             "| label | utc | load avg | mesh | cells | first PNG [s] | PNG, median of next "
+             "[s] | max [s] | target [s] |", "|---|---|---|---|---|---|---|---|---|"]
+    for rec in records:
+        for r in rec["pngs"]:
+            target = 0.3 if r["dim"] == 2 else 1.0
+            lines.append(f"| {rec['label']} | {rec['utc']} | {rec['loadavg_1min']:.1f} | "
+                         f"{r['dim']}D | {r['cells']} | {r['first_s']:.3f} | "
+                         f"{r['median_s']:.3f} | {r['max_s']:.3f} | {target} |")
+    lines += ["", "| label | import time of `csefem run` [s] (min) | heavy modules loaded |",
+              "|---|---|---|"]
+    for rec in records:
+        im = rec["imports"]
+        lines.append(f"| {rec['label']} | {im['import_s_median']:.2f} "
+                     f"({im['import_s_min']:.2f}) | {im['heavy_loaded']} |")
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -118,8 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--profile", choices=["2d", "3d"])
     p.add_argument("--out", type=Path, default=HERE / "results_png")
+    p.add_argument("--tree", type=Path, default=ROOT,
+                   help="source tree to import (e.g. an exported baseline commit)")
+    p.add_argument("--label", default="this tree")
     args = p.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(args.tree.resolve()))
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,16 +150,16 @@ def main(argv: list[str] | None = None) -> int:
             pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
             return 0
         pngs = [time_pngs(2, args.repeat, Path(tmp)), time_pngs(3, args.repeat, Path(tmp))]
-    rec = {"machine": f"{platform.node()} ({os.cpu_count()} CPUs)",
+    rec = {"label": args.label, "machine": f"{platform.node()} ({os.cpu_count()} CPUs)",
            "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "loadavg_1min": os.getloadavg()[0], "pngs": pngs, "imports": import_time()}
+           "loadavg_1min": os.getloadavg()[0], "pngs": pngs,
+           "imports": import_time(args.tree.resolve())}
     path = args.out.with_suffix(".json")
     old = json.loads(path.read_text()) if path.exists() else {}
-    rec["notes"] = old.get("notes", [])
-    rec["before"] = old.get("before")
-    path.write_text(json.dumps(rec, indent=1) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(rec))
-    sys.stdout.write(markdown(rec))
+    records, notes = old.get("records", []) + [rec], old.get("notes", [])
+    path.write_text(json.dumps({"records": records, "notes": notes}, indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(records, notes))
+    sys.stdout.write(markdown(records, notes))
     return 0
 
 
