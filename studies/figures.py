@@ -3,8 +3,9 @@
 Each case lists its maps in ``figures.json`` (:mod:`fem.case_figures`): the PNG name,
 the field, the field series (``<series>.h5``, XDMF's heavy data) and the output time.
 A map that is not in the case directory is drawn from that file: the mesh geometry and
-topology, the field's point values and the DG0 ``material`` field at the time closest
-to the listed one.  Existing PNGs are never replaced; maps whose fields were not
+topology, the field's point values at the time closest to the listed one and the cells'
+``material`` ids (discontinuous fields have their own nodes per cell there, so their
+jumps stay sharp).  Existing PNGs are never replaced; maps whose fields were not
 written (``output.fields = false``) are reported as not drawable.
 """
 
@@ -42,8 +43,12 @@ def read_field(h5_path: Path, field: str, t: float | None
         points = np.asarray(mesh["geometry"])
         cells = np.asarray(mesh["topology"])
         vals = _at_time(f["Function"][field], t)
-        region = (_at_time(f["Function"]["material"], t)[:, 0].astype(int)
-                  if "material" in f["Function"] else np.full(len(cells), -1))
+        if "material" in f:  # written once, beside the time steps
+            region = np.asarray(f["material"]).ravel().astype(int)
+        elif "material" in f["Function"]:  # one copy per time step (older files)
+            region = _at_time(f["Function"]["material"], t)[:, 0].astype(int)
+        else:
+            region = np.full(len(cells), -1)
     corners = 3 if points.shape[1] == 2 and cells.shape[1] in (3, 6, 10) else 4
     cells = cells[:, :corners]  # higher-order geometry: the corner nodes come first
     values = np.linalg.norm(vals, axis=1) if vals.shape[1] > 1 else vals[:, 0]

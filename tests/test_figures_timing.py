@@ -82,6 +82,14 @@ def test_maps_drawn_later_from_the_fields(shared_tmp):
     with pytest.raises(SystemExit):
         main(["report", str(out), "--figures"])
     assert (d / "c_Li.png").stat().st_mtime_ns == mtime  # drawn once, never replaced
+    # the same map as the run draws itself (the XDMF keeps the cells' own nodes: same jumps)
+    ref = Path(shared_tmp) / "inrun"
+    assert _run(ref) == 0
+    import matplotlib.image as mpimg
+
+    a = mpimg.imread(str(d / "c_Li.png"))
+    b = mpimg.imread(str(ref / "cases" / "A" / "c_Li.png"))
+    assert a.shape == b.shape and float(np.abs(a - b).mean()) < 2e-3
 
 
 def test_a_failing_figure_does_not_fail_its_case(shared_tmp, monkeypatch):
