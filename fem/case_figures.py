@@ -45,6 +45,7 @@ class FigureQueue:
         self.mode = pngs_mode(out.options.pngs)
         self.specs: list[dict[str, Any]] = []
         self._jobs: list[tuple[str, Any, dict[str, Any]]] = []
+        self._pending = 0  # requests not yet drawn/listed (the same on every rank)
 
     def will_draw(self, final: bool = True) -> bool:
         """Whether a map of the final state (``final``) or a snapshot is drawn by this run."""
@@ -76,6 +77,7 @@ class FigureQueue:
                 "title": title, "label": label, "cmap": cmap, "final": final,
                 "regions": {k: int(v) for k, v in b.regions.items()}, "drawn": False}
         self.specs.append(spec)
+        self._pending += 1
         if not draw:
             return None
         from fem.plotting import gather_p1
@@ -87,13 +89,16 @@ class FigureQueue:
         return png
 
     def draw(self) -> list[str]:
-        """Draw the queued maps on rank 0 and write ``figures.json`` (collective).
+        """Draw the queued maps on rank 0 and write ``figures.json`` (collective; a second
+        call without new requests does nothing).
 
         Returns:
             The names of the maps that failed (on every rank); each is logged as a warning.
         """
         from fem.fileio import atomic_write_json
 
+        if not self._pending:
+            return []
         failed: list[str] = []
         t0 = time.perf_counter()
         if self.out.comm.rank == 0:
@@ -106,7 +111,9 @@ class FigureQueue:
                     log.warning("figure %s not drawn: %s: %s", png, type(err).__name__, err)
             self._jobs = []
         if self.specs:
-            self.out.claim_file(FIGURES_JSON)
+            if self._pending == len(self.specs):  # the first listing: claim the name
+                self.out.claim_file(FIGURES_JSON)
+            self._pending = 0
             if self.out.comm.rank == 0:
                 atomic_write_json(self.out.path(FIGURES_JSON),
                                   {"pngs": self.mode, "figures": self.specs})

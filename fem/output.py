@@ -343,10 +343,14 @@ class CaseOutput:
         mesh but no fields gets a script showing the material regions only.
         With ``complete=False`` (after an error) the series are closed but stay under
         their partial names (``.partial/``, ``*.csv.partial``) and no script is written.
+        Field maps still queued (a caller other than the runner, which draws them before
+        the summary) are drawn here when ``complete``.
         """
         if self._closed:
             return
         self._closed = True
+        if complete:
+            self.figures.draw()
         for s in self._series:
             s.close(complete=complete)
         if complete and self.main_field is not None and "mesh.xdmf" not in self._claimed:
