@@ -75,7 +75,10 @@ class OutputConfig:
     fields: bool = True  # VTX (BP4) + XDMF time series of the fields
     xdmf: bool = True  # also XDMF (ParaView 5.11)
     vtx: bool = True
-    pngs: bool = True
+    # field maps: "final" (the final state), "all" (also intermediate snapshots; `true` is
+    # the old spelling of "all"), false (none; `csefem report DIR --figures` draws them
+    # later from the written fields). Only on/off counts in the configuration hash.
+    pngs: Literal["final", "all"] | bool = "final"
     times_s: list[float] = field(default_factory=list)  # output times hit exactly
 
     def __post_init__(self) -> None:

@@ -41,12 +41,14 @@ from dolfinx import io
 from mpi4py import MPI
 
 from fem.case import OutputConfig
+from fem.case_figures import FigureQueue
 from fem.collective import on_rank0
 from fem.fileio import atomic_write_json, atomic_write_text, format_csv_value, move_into_place
 from fem.log import get_logger
 from fem.output_mesh import LENGTH_UNIT, LENGTH_UNIT_M, OutputMesh
 from fem.output_series import CsvSeries, FieldSeries
 from fem.paraview_script import write_paraview_script
+from fem.timing import CaseTiming
 from fem.xdmf_layout import add_length_unit, declare_number_types, one_grid_per_time
 
 __all__ = ["CaseOutput", "CsvSeries", "FieldSeries", "MATERIAL_FIELD", "format_csv_value",
@@ -134,10 +136,15 @@ class CaseOutput:
         comm: The case's communicator (the mesh's).
         options: Which exports to write; defaults to ``OutputConfig()``.
         overwrite: Replace existing files instead of raising ``FileExistsError``.
+        timing: The case's :class:`fem.timing.CaseTiming` (the runner's; default a new one).
+
+    ``figures`` (:class:`fem.case_figures.FigureQueue`) collects the case's field maps;
+    the runner draws them after the run.
     """
 
     def __init__(self, outdir: Path | str, bundle: Any, comm: MPI.Comm,
-                 options: OutputConfig | None = None, overwrite: bool = False) -> None:
+                 options: OutputConfig | None = None, overwrite: bool = False,
+                 timing: CaseTiming | None = None) -> None:
         self.outdir = Path(comm.bcast(str(outdir), root=0))
         self.bundle = bundle
         self.comm = comm
@@ -151,6 +158,8 @@ class CaseOutput:
         self._output_mesh: OutputMesh | None = None
         self._field_files: dict[str, dict[str, Any]] = {}
         self._closed = False
+        self.timing = timing if timing is not None else CaseTiming()
+        self.figures = FigureQueue(self)
         on_rank0(comm, self.staging_dir.mkdir, parents=True, exist_ok=True)
 
     # -- paths and bookkeeping -------------------------------------------------------
@@ -225,6 +234,10 @@ class CaseOutput:
     def write_mesh(self) -> Path:
         """Write ``mesh.xdmf`` (+ ``mesh.h5``) with the named tags and ``materials.json``."""
         self._claim("mesh.xdmf", "mesh.h5", "materials.json")
+        with self.timing.section("field_output"):
+            return self._write_mesh()
+
+    def _write_mesh(self) -> Path:
         msh, b = self.bundle.mesh, self.bundle
         b.cell_tags.name = MATERIAL_FIELD
         b.facet_tags.name = "boundaries"
@@ -330,10 +343,14 @@ class CaseOutput:
         mesh but no fields gets a script showing the material regions only.
         With ``complete=False`` (after an error) the series are closed but stay under
         their partial names (``.partial/``, ``*.csv.partial``) and no script is written.
+        Field maps still queued (a caller other than the runner, which draws them before
+        the summary) are drawn here when ``complete``.
         """
         if self._closed:
             return
         self._closed = True
+        if complete:
+            self.figures.draw()
         for s in self._series:
             s.close(complete=complete)
         if complete and self.main_field is not None and "mesh.xdmf" not in self._claimed:

@@ -102,6 +102,10 @@ class FieldSeries:
         """Write every field at time ``t`` [s] (collective)."""
         if self._closed:
             raise RuntimeError(f"field series '{self.name}' is closed")
+        with self._out.timing.section("field_output"):
+            self._write(t)
+
+    def _write(self, t: float) -> None:
         for f, (copy, dof_map) in zip(self.functions, self._copies, strict=True):
             if dof_map is not None:
                 copy.x.array[:] = f.x.array[dof_map]

@@ -1,13 +1,10 @@
-"""Figures: PyVista off-screen field snapshots and matplotlib line plots (PNG, atomic).
+"""Figures: field snapshots and line plots (PNG, atomic), all drawn with matplotlib (Agg).
 
 Field snapshots are collective (every rank calls; the P1 field and the region ids are
-gathered to rank 0, which renders).  Line plots and image montages (side by side;
-stacked with titles) are plain functions: call them on one rank (or pass ``comm`` to
-have rank 0 draw).
-
-Off-screen rendering needs ``PYVISTA_OFF_SCREEN=true`` and EGL
-(``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow``, system ``libegl1 libgl1-mesa-dri``).
-Without a GL library VTK segfaults.
+gathered to rank 0, which draws them with :mod:`fem.field_figure`: no VTK window, so no
+GL library is needed).  Line plots and image montages (side by side; stacked with
+titles) are plain functions: call them on one rank (or pass ``comm`` to have rank 0
+draw).
 """
 
 from __future__ import annotations
@@ -26,11 +23,7 @@ if TYPE_CHECKING:  # DOLFINx is imported lazily: line plots must not initialise 
     from dolfinx import fem as dfem
     from mpi4py import MPI
 
-os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
-os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 os.environ.setdefault("MPLBACKEND", "Agg")
-
-BORDER_COLOR = "black"
 
 
 def _atomic_png(path: Path | str, save: Callable[[str], None]) -> Path:
@@ -99,39 +92,25 @@ def gather_p1(function: dfem.Function, cell_tags: Any = None
             np.concatenate([g[4] for g in gathered]))
 
 
-def _merge_coincident_points(grid: Any) -> Any:
-    """The same cells on shared points (a DG grid has a copy of each vertex per cell), so
-    that region borders are found from the cells' connectivity."""
-    import pyvista as pv
-
-    pts = np.asarray(grid.points)
-    if len(pts) == 0:
-        return grid
-    span = max(float(np.ptp(pts, axis=0).max()), 1e-300)
-    _, first, inv = np.unique(np.round(pts / span, 10), axis=0, return_index=True,
-                              return_inverse=True)
-    cells = np.asarray(grid.cells).copy()
-    is_id = np.ones(len(cells), dtype=bool)
-    i = 0
-    while i < len(cells):  # legacy layout: [n, id_1..id_n, n, ...]
-        is_id[i] = False
-        i += int(cells[i]) + 1
-    cells[is_id] = inv.ravel()[cells[is_id]]
-    return pv.UnstructuredGrid(cells, np.asarray(grid.celltypes), pts[first])
+#: VTK cell type -> number of corner points (the leading point ids of a cell)
+_CORNERS = {5: 3, 22: 3, 69: 3, 9: 4, 23: 4, 28: 4, 70: 4, 10: 4, 24: 4, 71: 4}
 
 
-def _region_borders(grid: Any) -> Any:
-    """Lines along the borders of every region (and the outer boundary); 3D: on the slice."""
-    import pyvista as pv
+def corner_cells(cells: np.ndarray, types: np.ndarray) -> np.ndarray:
+    """(m, k) corner point ids of cells in VTK layout (``[n, id_1..id_n, n, ...]``)."""
+    n = _CORNERS.get(int(types[0]) if len(types) else 5)
+    if n is None or len(set(np.asarray(types).tolist())) > 1:
+        raise ValueError(f"field maps need one triangle, quadrilateral or tetrahedron type; "
+                         f"got VTK cell types {sorted(set(np.asarray(types).tolist()))}")
+    return np.asarray(cells).reshape(len(types), -1)[:, 1:1 + n]
 
-    pieces = []
-    for rid in np.unique(grid.cell_data["region"]):
-        part = grid.extract_cells(np.flatnonzero(grid.cell_data["region"] == rid))
-        part = _merge_coincident_points(part)  # DG fields: one point per cell corner
-        surf = part.extract_surface(algorithm="dataset_surface")
-        pieces.append(surf.extract_feature_edges(boundary_edges=True, feature_edges=False,
-                                                 manifold_edges=False, non_manifold_edges=False))
-    return pv.merge(pieces) if pieces else None
+
+def region_title(title: str, regions: dict[str, int] | None) -> str:
+    """``title`` followed by the region names and ids (the outlines' legend)."""
+    if not regions:
+        return title
+    return title + "  |  regions: " + ", ".join(
+        f"{n} ({i})" for n, i in sorted(regions.items(), key=lambda kv: kv[1]))
 
 
 def render_field_png(function: dfem.Function, path: Path | str, title: str,
@@ -144,7 +123,7 @@ def render_field_png(function: dfem.Function, path: Path | str, title: str,
         function: Any Lagrange/DG field (interpolated to P1; vectors as magnitude).
         path: Output PNG (written atomically by rank 0).
         title: Figure title.
-        label_with_unit: Scalar-bar title, e.g. ``"c_Li [mol/m^3]"``.
+        label_with_unit: Colour-bar title, e.g. ``"c_Li [mol/m^3]"``.
         cell_tags: Region ids per cell (``bundle.cell_tags``); outlines drawn if given.
         regions: Region name -> id, to label the regions in the title line.
         cmap: Matplotlib colormap name (default ``viridis``).
@@ -152,53 +131,19 @@ def render_field_png(function: dfem.Function, path: Path | str, title: str,
 
     Returns:
         The PNG path (on every rank). 3D meshes are shown as a slice at mid-depth (z).
+        Drawn by :func:`fem.field_figure.draw_field_png` (matplotlib, one figure per
+        process).
     """
     data = gather_p1(function, cell_tags)
-    tdim = function.function_space.mesh.topology.dim
 
     def draw() -> Path:
-        import pyvista as pv
+        from fem.field_figure import draw_field_png
 
         points, values, cells, types, region = data
-        pts = np.zeros((len(points), 3))
-        pts[:, : points.shape[1]] = points
-        grid = pv.UnstructuredGrid(cells, types, pts)
-        grid.point_data[label_with_unit] = values
-        grid.cell_data["region"] = region
-        is3d = tdim == 3
-        if is3d:
-            z_mid = grid.center[2]
-            grid = grid.slice(normal="z", origin=grid.center)
-            title_line = f"{title} (slice z = {z_mid:.3g})"
-        else:
-            title_line = title
-        lo, hi = np.asarray(grid.bounds)[[0, 2]], np.asarray(grid.bounds)[[1, 3]]
-        aspect = float((hi[1] - lo[1]) / max(hi[0] - lo[0], 1e-300))
-        height = int(np.clip(window_width_px * aspect * 0.8 + 220, 320, 1600))
-        pl = pv.Plotter(off_screen=True, window_size=(window_width_px, height))
-        pl.set_background("white")
-        pl.add_mesh(grid, scalars=label_with_unit, cmap=cmap or "viridis",
-                    show_scalar_bar=True,
-                    scalar_bar_args={"title": label_with_unit, "color": "black",
-                                     "vertical": False, "position_x": 0.2,
-                                     "position_y": 0.03, "width": 0.6, "height": 0.12,
-                                     "fmt": "%.3g", "n_labels": 5})
-        if cell_tags is not None and np.any(region >= 0):
-            borders = _region_borders(grid)
-            if borders is not None and borders.n_cells:
-                pl.add_mesh(borders, color=BORDER_COLOR, line_width=2.5)
-        names = ""
-        if regions:
-            names = "  |  regions: " + ", ".join(f"{n} ({i})" for n, i in
-                                                 sorted(regions.items(), key=lambda kv: kv[1]))
-        pl.add_text(title_line + names, position="upper_edge", font_size=11, color="black")
-        pl.view_xy()
-        pl.enable_parallel_projection()
-        pl.camera.tight(padding=0.08, adjust_render_window=False)
-        pl.camera.zoom(0.8)
-        out = _atomic_png(path, lambda tmp: pl.screenshot(tmp))
-        pl.close()
-        return out
+        return _atomic_png(path, lambda tmp: draw_field_png(
+            tmp, points, values, corner_cells(cells, types),
+            region if cell_tags is not None else None, region_title(title, regions),
+            label_with_unit, cmap=cmap, width_px=window_width_px))
 
     return _root_call(function.function_space.mesh.comm, draw)
 

@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", parents=[common],
                        help="write report.md/report.html of a study directory")
     r.add_argument("dir", type=Path, help="a study directory written by 'csefem run'")
+    r.add_argument("--figures", action="store_true",
+                   help="first draw the field maps the run skipped (output.pngs), from the "
+                        "written fields")
     return p
 
 
@@ -267,6 +270,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     on_rank0(MPI.COMM_WORLD, check_study_dir, args.dir)  # no links in place of its folders
     load_report_config(args.dir)  # on every rank: an invalid [report] fails everywhere
+    if args.figures:
+        from studies.figures import draw_missing
+
+        for p in on_rank0(MPI.COMM_WORLD, lambda: draw_missing(args.dir)[0]) or []:
+            _out(str(p))
     for p in on_rank0(MPI.COMM_WORLD, write_report, args.dir) or []:
         _out(str(p))
     return EXIT_OK

@@ -229,6 +229,9 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
         parts += [f"## {DECOMP_TITLE}\n", *[f"- {t}" for t in decomp["sentences"]], "",
                   DECOMP_NOTE + "\n", md_table(*decomp["effects"]),
                   "Per case over the seeds:\n", md_table(*decomp["aggregate"])]
+    timing = _timing_line(data)
+    if timing:
+        parts.append(timing + "\n")
     if shown:
         parts.append("## Snapshots side by side (per sweep point)\n")
         parts += [f"![{cap}]({p.relative_to(d).as_posix()})\n\n*{cap}*\n"
@@ -255,6 +258,13 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     parts += ["## Appendix C: configuration (study.toml, resolved)\n", "```toml",
               data["toml"].rstrip(), "```", ""]
     return "\n".join(parts)
+
+
+def _timing_line(data: dict[str, Any]) -> str | None:
+    from fem.timing import study_line
+
+    return study_line([c["summary"].get("timing_s") or {} for c in data["cases"]
+                       if c["status"] == "done"])
 
 
 def _img_tag(p: Path, alt: str) -> str:
@@ -304,6 +314,9 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
                   *[f"<li>{esc(t)}</li>" for t in decomp["sentences"]],
                   f"</ul><p>{esc(DECOMP_NOTE)}</p>", html_table(*decomp["effects"]),
                   "<p>Per case over the seeds:</p>", html_table(*decomp["aggregate"])]
+    timing = _timing_line(data)
+    if timing:
+        parts.append(f"<p>{esc(timing)}</p>")
     if shown:
         parts.append("<h2>Snapshots side by side (per sweep point)</h2>")
         parts += [_img_tag(p, cap) for cap, p, _ in shown]

@@ -102,24 +102,34 @@ def _prepare(study: Any, selected: list[Any], out: Path, force: bool) -> dict[st
 def _run_case(case: Any, study_dir: Path, comm: MPI.Comm, config_hash: str) -> dict[str, Any]:
     """Run one case on ``comm`` in its staging directory; publish it atomically on success."""
     from fem.output import CaseOutput
+    from fem.timing import CaseTiming, slow_output_warning
     from geometries.builder import build_geometry
 
     t0 = time.perf_counter()
     staging = mf.partial_dir(study_dir, case.name)
     error, diags, out, files = None, [], None, {}
     try:
+        timing = CaseTiming()
         on_rank0(comm, _fresh_dir, staging)
-        bundle = build_geometry(case.geometry, comm)
+        with timing.section("mesh"):
+            bundle = build_geometry(case.geometry, comm)
         diags = [d.to_dict() for d in diagnose(case, bundle)]
-        out = CaseOutput(staging, bundle, comm, case.output)
+        out = CaseOutput(staging, bundle, comm, case.output, timing=timing)
         run = registry.get_type(case.type).run_callable()
         metrics = run(case, bundle, out, comm)
         has_mesh = comm.bcast(out.path("mesh.xdmf").exists() if comm.rank == 0 else None, 0)
         if not has_mesh:
             out.write_mesh()
+        extra = {"config_hash": config_hash, "case": case.name, "diagnostics": diags}
+        failed_pngs = out.figures.draw()  # after the results: a figure never fails a case
+        if failed_pngs:
+            extra["figures_failed"] = failed_pngs
+        extra["timing_s"] = timing.breakdown()
+        slow = slow_output_warning(extra["timing_s"])
+        if slow and comm.rank == 0:
+            log.warning("case %s: %s", case.name, slow)
         out.write_summary(metrics, config=case.to_dict(), wall_time_s=time.perf_counter() - t0,
-                          extra={"config_hash": config_hash, "case": case.name,
-                                 "diagnostics": diags})
+                          extra=extra)
         out.close()
     except Exception as err:  # noqa: BLE001 - a failing case must not stop the study
         error = f"{type(err).__name__}: {err}"

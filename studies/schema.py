@@ -106,8 +106,13 @@ class Case:
 
     def config_hash(self) -> str:
         """SHA-256 of the configuration, including the resolved geometry and materials
-        (so a changed preset or library value counts as a changed configuration)."""
-        resolved = {"case": self.to_dict(),
+        (so a changed preset or library value counts as a changed configuration).
+        ``output.pngs`` counts only as figures on/off, so "final" and "all" (and the
+        old ``true``) share a hash: which maps get drawn is no reason to rerun."""
+        case = self.to_dict()
+        if "output" in case:  # figures only: any drawn mode hashes as the former `true`
+            case["output"]["pngs"] = case["output"].get("pngs") is not False
+        resolved = {"case": case,
                     "geometry_resolved": prune(to_dict(self.geometry.resolved())),
                     "materials_resolved": {r: prune(to_dict(m)) for r, m in
                                            sorted(self.region_materials().items())}}

@@ -117,6 +117,31 @@ def test_render_field_png_outlines_regions(comm, shared_tmp):
     assert files == ["with.png", "without.png"]  # no temporary left
 
 
+def test_slice_of_tetrahedra_is_exact_for_a_linear_field():
+    """The mid-depth cut of a box mesh covers the box's cross-section exactly and carries
+    a linear field exactly; the region borders of the cut have the length of the outer
+    boundary plus the interface."""
+    from dolfinx import mesh as dmesh
+
+    from fem.field_figure import region_borders, slice_tets
+
+    msh = dmesh.create_box(MPI.COMM_SELF, [[0, 0, 0], [4, 3, 2]], [4, 3, 3])
+    pts = msh.geometry.x
+    tets = msh.geometry.dofmaps[0]
+    vals = 2.0 * pts[:, 0] - pts[:, 1] + 5.0 * pts[:, 2]
+    z0 = 0.9
+    xy, v, tris, parent = slice_tets(pts, vals, tets, z0)
+    a, b, c = xy[tris[:, 0]], xy[tris[:, 1]], xy[tris[:, 2]]
+    area = 0.5 * np.abs((b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0])
+    assert area.sum() == pytest.approx(12.0, rel=1e-12)
+    used = np.unique(tris)
+    assert np.abs(v[used] - (2.0 * xy[used, 0] - xy[used, 1] + 5.0 * z0)).max() < 1e-12
+    region = (pts[tets[parent]].mean(axis=1)[:, 1] > 1.0).astype(int)  # interface y = 1
+    seg = region_borders(xy, tris, region)
+    length = np.linalg.norm(seg[:, 1] - seg[:, 0], axis=1).sum()
+    assert length == pytest.approx(2 * (4 + 3) + 4, rel=1e-9)
+
+
 def test_line_plot_and_montage(tmp_path):
     p = line_plot_png({"PEO": ([0, 1, 2], [1.0, 2.0, 3.0]), "PLM": ([0, 1, 2], [1, 1.5, 2])},
                       "y [um]", "c_Li [mol/m^3]", tmp_path / "l.png", "profile")

@@ -29,8 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
-from scipy.optimize import brentq
 
 
 class OverLimitingError(ValueError):
@@ -60,6 +58,13 @@ class StackSolution:
     mu_anion: float  # K
 
 
+def _brentq(f, a: float, b: float, **kwargs) -> float:
+    """scipy.optimize.brentq, imported on first use (keeps SciPy out of start-up)."""
+    from scipy.optimize import brentq
+
+    return brentq(f, a, b, **kwargs)
+
+
 def _donnan_anion(s: float, c_fixed: float) -> float:
     if s <= 0.0:
         return 0.0
@@ -69,6 +74,8 @@ def _donnan_anion(s: float, c_fixed: float) -> float:
 def _integrate(layers: Sequence[Layer1D], flux: float, ca0: float,
                y_eval: np.ndarray | None = None):
     """March from the anode: (inventory, theta(L), theta(0), samples at y_eval)."""
+    from scipy.integrate import solve_ivp  # lazily: ~1 s of imports `csefem run` skips
+
     ca, inventory, y0 = ca0, 0.0, 0.0
     samples = []
     theta0 = math.log(ca0 * (ca0 + layers[0].c_fixed)) if ca0 > 0 else -math.inf
@@ -112,7 +119,7 @@ def steady_stack(layers: Sequence[Layer1D], flux: float,
     hi = 2.0 * max(la.c_anion0 for la in layers) + 1.0
     while _integrate(layers, flux, hi)[0] < target:
         hi *= 2.0
-    ca0 = brentq(lambda c: _integrate(layers, flux, c)[0] - target, 0.0, hi, xtol=1e-15,
+    ca0 = _brentq(lambda c: _integrate(layers, flux, c)[0] - target, 0.0, hi, xtol=1e-15,
                  maxiter=500)
     H = sum(la.thickness for la in layers)
     y_arr = np.linspace(0.0, H, 201) if y is None else np.asarray(y, dtype=float)
@@ -138,7 +145,7 @@ def limiting_flux(layers: Sequence[Layer1D]) -> float:
     hi = 1.0
     while _integrate(layers, hi, 0.0)[0] < target:
         hi *= 2.0
-    return brentq(lambda n: _integrate(layers, n, 0.0)[0] - target, 0.0, hi, xtol=1e-14)
+    return _brentq(lambda n: _integrate(layers, n, 0.0)[0] - target, 0.0, hi, xtol=1e-14)
 
 
 def potentiostatic_flux(layers: Sequence[Layer1D], voltage: float) -> float:
@@ -149,7 +156,7 @@ def potentiostatic_flux(layers: Sequence[Layer1D], voltage: float) -> float:
     hi = min(1.0, 0.5 * n_lim) if math.isfinite(n_lim) else 1.0
     while steady_stack(layers, hi, [0.0]).voltage < voltage:
         hi = 0.5 * (hi + n_lim) if math.isfinite(n_lim) else 2.0 * hi
-    return brentq(lambda n: steady_stack(layers, n, [0.0]).voltage - voltage, 0.0, hi,
+    return _brentq(lambda n: steady_stack(layers, n, [0.0]).voltage - voltage, 0.0, hi,
                   xtol=1e-15)
 
 

@@ -57,11 +57,12 @@ TIMESERIES = ["t_s", "dt_s", "newton_iterations", "current_density_mA_per_cm2",
 def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     """Solve one NPP case and write its outputs; metrics identical on all ranks."""
     cfg: Config = case.physics if case.physics is not None else Config()
-    problem = build_problem(bundle, case.region_materials(bundle), case.conditions, cfg,
-                            case.solver)
+    with out.timing.section("setup"):  # spaces, forms (JIT compilation), solver
+        problem = build_problem(bundle, case.region_materials(bundle), case.conditions, cfg,
+                                case.solver)
+        post = Postprocessor(problem)
     if cfg.mode == "steady":
         check_steady_feasible(problem)  # refuse before anything is written
-    post = Postprocessor(problem)
     metrics: dict[str, Any] = {"formulation": cfg.formulation, "mode": cfg.mode,
                                "drive": problem.drive.kind, "degree": cfg.degree,
                                "n_dofs": problem.W.dofmap.index_map.size_global
@@ -89,7 +90,7 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     out.write_table("profile_axis", cols,
                     [dict(zip(cols, row)) for row in np.column_stack(list(profile.values()))])
     metrics.update(_flat_reference(case, problem, profile, metrics))
-    _pngs(case, out, post)
+    _pngs(case, out, post, metrics.get("t_end_s", 0.0) if cfg.mode != "steady" else 0.0)
     return metrics
 
 
@@ -230,17 +231,14 @@ def _flat_reference(case: Any, problem: NPPProblem, profile: dict[str, np.ndarra
             "flat_1d_voltage_rel_error": abs(metrics["cell_voltage_V"] / V_ref - 1)}
 
 
-def _pngs(case: Any, out: Any, post: Postprocessor) -> None:
-    if not out.options.pngs or post.p.mesh.geometry.dim < 2:
-        return
-    from fem.plotting import render_field_png
-
-    f = post.update_functions()
-    b = post.p.bundle
-    render_field_png(f["c_Li"], out.path("c_Li.png"), f"{case.name}: Li+ concentration",
-                     "c_Li [mol/m^3]", b.cell_tags, b.regions)
-    render_field_png(f["phi"], out.path("phi.png"), f"{case.name}: electrolyte potential",
-                     "phi [V]", b.cell_tags, b.regions, cmap="plasma")
+def _pngs(case: Any, out: Any, post: Postprocessor, t_s: float) -> None:
+    """Request the maps of c_Li and phi (final state, at ``t_s`` in ``fields``)."""
+    f = post.update_functions() if out.figures.will_draw(final=True) else post.functions
+    series = "fields" if out.options.fields else None
+    out.figures.request("c_Li.png", f["c_Li"], f"{case.name}: Li+ concentration",
+                        "c_Li [mol/m^3]", series=series, time_s=t_s)
+    out.figures.request("phi.png", f["phi"], f"{case.name}: electrolyte potential",
+                        "phi [V]", series=series, time_s=t_s, cmap="plasma")
 
 
 # -- check ------------------------------------------------------------------------------------

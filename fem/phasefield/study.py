@@ -138,8 +138,9 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     """Grow Li in one case and write its outputs; metrics identical on all ranks."""
     t_start = time.perf_counter()
     cfg: Config = case.physics if case.physics is not None else Config()
-    sim = build_simulation(bundle, cfg, case.conditions, case.region_materials(bundle),
-                           case.solver)
+    with out.timing.section("setup"):  # spaces, forms (JIT compilation), solvers
+        sim = build_simulation(bundle, cfg, case.conditions, case.region_materials(bundle),
+                               case.solver)
     t_end = case.conditions.end_time_s
     out_times = sorted({t for t in [*case.output.times_s, *cfg.snapshot_times_s] if t < t_end}
                        | {t_end})
@@ -263,15 +264,14 @@ def _snapshot_if_due(case: Any, out: Any, fields: FieldOutput, bundle: Any, cfg:
 
 def _snapshot(case: Any, out: Any, fields: FieldOutput, bundle: Any, t: float,
               final: bool = False) -> str:
-    if not out.options.pngs or bundle.mesh.geometry.dim < 2:
-        return ""
-    from fem.plotting import render_field_png
-
-    fields.update()
+    """Request the xi map at ``t`` (drawn after the run, see fem.case_figures); its name
+    if this run draws it, else ""."""
     name = "xi_final.png" if final else f"xi_t{t:g}s.png"
-    render_field_png(fields.xi, out.claim_file(name), f"{case.name}: xi at t = {t:.4g} s",
-                     "xi [-]", bundle.cell_tags, bundle.regions, cmap="viridis")
-    return name
+    if out.figures.will_draw(final):
+        fields.update()
+    return out.figures.request(name, fields.xi, f"{case.name}: xi at t = {t:.4g} s", "xi [-]",
+                               series="fields" if out.options.fields else None, time_s=t,
+                               final=final, cmap="viridis") or ""
 
 
 def _metrics(sim: Simulation, rows: list[dict], reason: str, wall: float, cfg: Config,
