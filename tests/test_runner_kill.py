@@ -88,6 +88,15 @@ def _children(pid: int) -> list[int]:
     return tree
 
 
+def _size(p: Path) -> int:
+    """Size of ``p``, 0 once gone: a case's ``.partial`` folder can be renamed between the
+    glob that listed the file and this stat."""
+    try:
+        return p.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -143,7 +152,7 @@ def test_kill9_then_resume(tmp_path):
             polls += 1
             done = [n for n, e in data["cases"].items() if e["status"] == "done"]
             half = next((p for p in (out / mf.CASES_DIR).glob("*.partial/half_written.bin")
-                         if p.stat().st_size > 0), None)
+                         if _size(p) > 0), None)
             if done and half is not None:
                 break
         time.sleep(0.02)
