@@ -87,7 +87,7 @@ def test_non_utf8_study_file(shared_tmp, capsys):
 def test_max_cells_flag_and_check_report(shared_tmp, capsys):
     path, out_dir = Path(shared_tmp) / "study.toml", Path(shared_tmp) / "out"
     _write(path, STUDY)
-    code, out, _ = _cli(["check", str(path)], capsys)
+    code, out, _ = _cli(["check", "-v", str(path)], capsys)  # -v: the info rows too
     assert code == 0
     assert ("mesh_cells" in out and "estimated before meshing" in out) == (
         MPI.COMM_WORLD.rank == 0)
