@@ -73,10 +73,17 @@ class CaseTiming:
         return {k: round(v, 4) for k, v in out.items()}
 
 
+SLOW_OUTPUT_FLOOR_S = 1.0
+"""Output below this many seconds is never worth a warning (a case that solves in
+milliseconds would otherwise always warn)."""
+
+
 def slow_output_warning(timing: dict[str, float]) -> str | None:
-    """A sentence when figures or field output took longer than the Newton solves."""
+    """A sentence when figures or field output took longer than the Newton solves (and
+    longer than :data:`SLOW_OUTPUT_FLOOR_S`)."""
     solve = timing.get("newton_total", 0.0)
-    slow = [k for k in ("figures", "field_output") if timing.get(k, 0.0) > solve]
+    slow = [k for k in ("figures", "field_output")
+            if timing.get(k, 0.0) > max(solve, SLOW_OUTPUT_FLOOR_S)]
     if not slow:
         return None
     parts = ", ".join(f"{k.replace('_', ' ')} {timing[k]:.2f} s" for k in slow)

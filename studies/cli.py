@@ -266,17 +266,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ImportError as err:
         raise ConfigError("report", "the studies.report module", str(err)) from None
     from fem.collective import on_rank0
-    from studies.manifest import check_study_dir
+    from studies.manifest import check_study_dir, lock_study, unlock
 
-    on_rank0(MPI.COMM_WORLD, check_study_dir, args.dir)  # no links in place of its folders
+    comm = MPI.COMM_WORLD
+    on_rank0(comm, check_study_dir, args.dir)  # no links in place of its folders
     load_report_config(args.dir)  # on every rank: an invalid [report] fails everywhere
-    if args.figures:
-        from studies.figures import draw_missing
+    fd = on_rank0(comm, lock_study, args.dir)  # a run still writing there: exit 2
+    try:
+        if args.figures:
+            from studies.figures import draw_missing
 
-        for p in on_rank0(MPI.COMM_WORLD, lambda: draw_missing(args.dir)[0]) or []:
+            for p in on_rank0(comm, lambda: draw_missing(args.dir)[0]) or []:
+                _out(str(p))
+        for p in on_rank0(comm, write_report, args.dir) or []:
             _out(str(p))
-    for p in on_rank0(MPI.COMM_WORLD, write_report, args.dir) or []:
-        _out(str(p))
+    finally:
+        if comm.rank == 0:
+            unlock(fd)
     return EXIT_OK
 
 

@@ -152,6 +152,27 @@ def test_truncated_manifest_is_one_error_on_every_rank(shared_tmp, capsys):
     assert "manifest.json: expected the JSON manifest" in err or MPI.COMM_WORLD.rank
 
 
+def test_report_of_a_folder_a_run_is_using_is_refused(shared_tmp, capsys):
+    """``csefem report DIR`` takes the study lock too: while a run holds it, exit 2 naming
+    the holder on every rank, and nothing of the report is written; afterwards it runs."""
+    out = shared_tmp / "study"
+    assert _run(TINY, out) == 0
+    held = {}
+    _on_rank0(lambda: held.update(fd=mf.lock_study(out)))  # as a running csefem would
+    with pytest.raises(SystemExit) as info:
+        main(["report", str(out)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("csefem: error:") == (MPI.COMM_WORLD.rank == 0)
+    assert f"locked by PID {os.getpid()}" in err or MPI.COMM_WORLD.rank
+    assert not (out / "report.md").exists()
+    _on_rank0(lambda: mf.unlock(held["fd"]))
+    with pytest.raises(SystemExit) as info:
+        main(["report", str(out)])
+    assert info.value.code == 0
+    assert (out / "report.md").exists()
+
+
 # -- a full disk -------------------------------------------------------------------------
 def test_full_disk_at_the_manifest_write_fails_cleanly(shared_tmp, capsys, monkeypatch):
     """ENOSPC when the finished case is recorded: exit 1 with the reason on every rank, the
