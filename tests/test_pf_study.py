@@ -143,9 +143,12 @@ def test_config_validation_and_diagnostics():
     assert parse(Config, {}).delta0_m == pytest.approx(0.5e-6)
     assert parse(Config, {"interface_preset": "table_s1"}).delta0_m == pytest.approx(
         11.547e-6, rel=1e-3)
-    study = load_study(FULL)
+    study = load_study(FULL)  # the first model's study (physics.model = "chen2015")
     assert len(study.cases) == 9
     names = {d.name for c in study.cases for d in diagnose(c)}
+    assert {"delta0_um", "phasefield.antiscreening_length_um",
+            "phasefield.capillary_overpotential_mV"} <= names
+    names = {d.name for c in load_study(SHORT).cases for d in diagnose(c)}  # v2
     assert {"delta0_um", "phasefield.exchange_current_mA_per_cm2",
             "phasefield.capillary_overpotential_mV"} <= names
     assert "phasefield.antiscreening_length_um" not in names  # v2 screens
