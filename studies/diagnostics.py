@@ -1,7 +1,7 @@
 """Pre-solve physical diagnostics of a case: does the requested run make sense?
 
-docs/theory/npp.md sec. 7.2 ("diagnose before solving") and 6, physics-phasefield.md secs. 6
-and 11. For the operating point of a case this reports, from closed forms
+docs/theory/npp.md sec. 7.2 ("diagnose before solving") and 6, docs/theory/phasefield.md
+sec. 7. For the operating point of a case this reports, from closed forms
 (:mod:`fem.electrochem`) only:
 
 - the Debye length of every layer vs the smallest cell, and L / lambda_D;
@@ -36,7 +36,7 @@ Level = Literal["info", "warn", "error"]
 UM = 1e-6
 #: Full-Poisson meshes should resolve lambda_D / 5 (docs/theory/npp.md sec. 6).
 DEBYE_CELLS = 5.0
-#: Phase-field rules (physics-phasefield.md secs. 6 and 11).
+#: Phase-field rules (docs/theory/phasefield.md sec. 7).
 PF_H_PER_DELTA0, PF_GAP_PER_DELTA0, PF_DOMAIN_PER_DELTA0 = 0.4, 6.0, 10.0
 
 
@@ -309,12 +309,12 @@ def _phasefield(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
     ok = h_um <= PF_H_PER_DELTA0 * d0_um
     out.append(Diagnostic(case.name, "h_over_delta0", h_um / d0_um, "", "info" if ok else "warn",
                           f"smallest cell ({h_src}) {h_um:.3g} um; the interface needs "
-                          f"h <= {PF_H_PER_DELTA0} delta0 (physics-phasefield.md sec. 11)"))
+                          f"h <= {PF_H_PER_DELTA0} delta0 (docs/theory/phasefield.md sec. 7)"))
     extent = min(geo.width_um, sum(la.thickness_um for la in geo.layers))
     out.append(Diagnostic(case.name, "domain_over_delta0", extent / d0_um, "",
                           "info" if extent >= PF_DOMAIN_PER_DELTA0 * d0_um else "warn",
                           f"smallest domain extent {extent:.3g} um should be >= "
-                          f"{PF_DOMAIN_PER_DELTA0:g} delta0 (physics-phasefield.md sec. 6)"))
+                          f"{PF_DOMAIN_PER_DELTA0:g} delta0 (docs/theory/phasefield.md sec. 7)"))
     for region, layer in zip(region_names(geo.layers), geo.layers, strict=True):
         if layer.filaments is None:
             continue
@@ -322,7 +322,7 @@ def _phasefield(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
         out.append(Diagnostic(case.name, f"gap_over_delta0[{region}]", gap / d0_um, "",
                               "info" if gap >= PF_GAP_PER_DELTA0 * d0_um else "warn",
                               f"filament gap {gap:.3g} um should be >= {PF_GAP_PER_DELTA0:g} "
-                              "delta0 (physics-phasefield.md sec. 6)"))
+                              "delta0 (docs/theory/phasefield.md sec. 7)"))
     return out
 
 

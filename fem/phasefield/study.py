@@ -201,8 +201,8 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
     if metrics["li_balance_worst_rel"] > LI_BALANCE_WARN:
         log.warning("case %s: the Li inventory drifted by up to %.3g of the total in one step: "
                     "Li+ depleted to its bound c = 0 where xi still grew (the double well "
-                    "sharpened the interface faster than Li+ arrived; physics-phasefield.md "
-                    "sec. 6, params.DEFAULT_PRESET)", case.name, metrics["li_balance_worst_rel"])
+                    "sharpened the interface faster than Li+ arrived; docs/theory/phasefield.md "
+                    "sec. 7, params.DEFAULT_PRESET)", case.name, metrics["li_balance_worst_rel"])
     return metrics
 
 
@@ -373,7 +373,7 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
     if cfg.interface_preset == "table_s1":
         add("interface_preset", INTERFACE_PRESETS["table_s1"].delta0_um, "um", "warn",
             "literal Table S1 kappa0: delta0 = 11.5 um is wider than the PLM and the filament "
-            "gaps (physics-phasefield.md sec. 6)")
+            "gaps (docs/theory/phasefield.md sec. 7)")
     if cfg.model == "electrodeposition_v2":
         return out + build_v2.diagnostics(cfg, params, T, i, _mesh_size_um(case))
     if i:
