@@ -16,10 +16,10 @@ Scaled units as in ``params``: um, s, potentials in RT/(nF), concentrations in c
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 
+from fem.conductivity import arrhenius
 from fem.config import require
 from fem.constants import FARADAY_C_PER_MOL as F
 from fem.constants import GAS_CONSTANT_J_PER_MOL_K as R
@@ -83,12 +83,6 @@ class KineticsConfig:
         i_ref = self.exchange_current_overrides.get(material, self.exchange_current_A_per_m2)
         return arrhenius(i_ref, self.exchange_current_activation_J_per_mol,
                          self.exchange_current_reference_K, temperature_K)
-
-
-def arrhenius(value_ref: float, activation_J_per_mol: float, T_ref_K: float, T_K: float
-              ) -> float:
-    """value_ref exp[-E_a/R (1/T - 1/T_ref)]."""
-    return value_ref * math.exp(-activation_J_per_mol / R * (1.0 / T_K - 1.0 / T_ref_K))
 
 
 def front_velocity_scale_um_per_s(i_A_per_m2: float, molar_volume_m3_per_mol: float,

@@ -36,6 +36,7 @@ import ufl
 
 from fem.constants import FARADAY_C_PER_MOL as F
 from fem.constants import GAS_CONSTANT_J_PER_MOL_K as R
+from fem.phasefield.forms_v2 import unit_normal
 
 Expr = ufl.core.expr.Expr
 EPS_NORMAL = 1e-6  # regulariser of |grad xi| [1/um] where the normal is undefined
@@ -43,8 +44,7 @@ EPS_NORMAL = 1e-6  # regulariser of |grad xi| [1/um] where the normal is undefin
 
 def interface_normal(xi: Expr) -> Expr:
     """Unit normal pointing out of the Li (xi = 1) into the electrolyte: -grad xi / |grad xi|."""
-    g = ufl.grad(xi)
-    return -g / ufl.sqrt(ufl.dot(g, g) + EPS_NORMAL**2)
+    return -unit_normal(xi, EPS_NORMAL)
 
 
 def normal_stress(sig: Expr, n: Expr) -> Expr:
