@@ -4,7 +4,8 @@ Unknowns (ξ, mu+, mu_a): the Li phase and the dimensionless electrochemical pot
 Li+ and of the mobile anion, as in the NPP module's electroneutral formulation (whose
 closure, fluxes and storage terms are reused from ``fem.npp.forms``).
 
-- phase:  xi_t = v_n p(xi) + div[Gamma (grad xi - p(xi) n)]   (kinetic + profile-restoring)
+- phase:  xi_t = v_n p(xi) + div[Gamma (grad xi - p(xi) n)]   (kinetic + profile-restoring,
+          n lagged)
 - Li+:    (psi c_a)_t + div(psi N+) = -(c_s/c_ref) v_n p(xi)
 - anion:  (psi c_a)_t + div(psi N_a) = 0,      c+ = c_a + c_f (electroneutral)
 
@@ -12,7 +13,10 @@ The immobilised anions c_f and their Li+ counter-ions are a fixed background tha
 deposit does not displace, so both ions store psi c_a.
 
 The restoring term is a divergence: it conserves int xi and vanishes on the equilibrium
-profile of any curvature, so only v_n (Butler-Volmer) moves Li. The Li+ sink is the Faradaic part
+profile of any curvature, so only v_n (Butler-Volmer) moves Li. Its normal n is lagged (the
+cellwise normal of the last accepted xi): with n = grad xi/|grad xi| of the unknown itself the
+term diffuses backwards along the interface wherever |grad xi| < p(xi) and grows 45-degree
+ridges in the profile tails (docs/theory/phasefield.md sec. 2). The Li+ sink is the Faradaic part
 v_n p(xi) of xi_t; the restoring part integrates to zero (zero-flux xi boundaries), so the
 Li inventory int (c+ + (c_s/c_ref) xi) and the charge balance hold to solver tolerance,
 while reshaping the profile exchanges no ions. psi = 1 - xi (floored) weights the electrolyte fluxes.
@@ -45,9 +49,10 @@ def reaction_rate(xi: Expr, velocity: Expr, ell: float) -> Expr:
 
 
 def phase_residual(xi: Expr, xi_n: Expr, v: Expr, dt: Expr, velocity: Expr, ell: float,
-                   Gamma: Expr | float, eps: float, dx: ufl.Measure) -> ufl.Form:
-    """(xi - xi_n)/dt = v_n p(xi) + div[Gamma (grad xi - p(xi) n)] (weak form)."""
-    restoring = Gamma * (ufl.grad(xi) - profile_gradient(xi, ell) * unit_normal(xi, eps))
+                   Gamma: Expr | float, normal: Expr, dx: ufl.Measure) -> ufl.Form:
+    """(xi - xi_n)/dt = v_n p(xi) + div[Gamma (grad xi - p(xi) n)] (weak form), with ``normal``
+    the lagged interface normal n (a field, not a function of the unknown xi)."""
+    restoring = Gamma * (ufl.grad(xi) - profile_gradient(xi, ell) * normal)
     return (((xi - xi_n) / dt - reaction_rate(xi, velocity, ell)) * v * dx
             + ufl.inner(restoring, ufl.grad(v)) * dx)
 

@@ -107,8 +107,11 @@ class ElectrodepositionProblem(PhaseFieldProblem):
         stored, stored_n = self.stored_anion(self.w), self.stored_anion(self.w_n)
         psi = forms_v2.electrolyte_fraction(xi, k.transport_floor) * _insulating(self.coeffs.mask)
         velocity = self.velocity(self.w)
+        # the restoring flux's normal is that of the last accepted xi (lagged): with the
+        # unknown's own normal it diffuses backwards along broad profiles (ill-posed)
         F = forms_v2.phase_residual(xi, xi_n, v_xi, self.dt, velocity, k.ell,
-                                    k.Gamma * self.coeffs.mask, k.normal_eps, self.dx)
+                                    k.Gamma * self.coeffs.mask,
+                                    forms_v2.unit_normal(xi_n, k.normal_eps), self.dx)
         # the Li+ sink is the reaction part of xi_t: the restoring flux moves Li within the
         # interface without charge transfer and integrates to zero (zero-flux xi boundaries),
         # so int sink = (c_s/c_ref) d/dt int xi exactly
@@ -159,7 +162,9 @@ class ElectrodepositionProblem(PhaseFieldProblem):
     def update_mechanics(self) -> None:
         """Lagged fields from the accepted xi: the stress (if any) and the curvature
         K = -div n, with n first projected on P1 (lumped): the cellwise-constant normal of
-        P1 xi gave +-25 % node-to-node noise in K on crossed meshes (measured)."""
+        P1 xi gave +-25 % node-to-node noise in K on crossed meshes (measured). (The
+        restoring flux uses the unprojected normal of w_n: the projected one causes a
+        curvature flow, docs/theory/phasefield.md sec. 2.)"""
         super().update_mechanics()
         self.xi_mech.x.array[:] = self.w_n.x.array[self.spaces[XI][1]]
         _project_lumped(self._normal_form, self._lumped_mass_vec, self.normal)
