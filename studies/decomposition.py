@@ -16,8 +16,10 @@ sweep over ``seed_key``, e.g. ``physics.initial.seed``). This module, from the c
    ``primary_metric`` is **resolved** when the paired differences of all seeds (at least
    two) have the same sign -- otherwise it is "not resolved" (within the seed spread).
    PLM "suppresses dendrites in this model" when its resolved effect on the primary metric
-   is negative (lower roughness); the property "that does it" is the factor with the
-   largest resolved reduction.
+   is negative (lower roughness) and no other metric (all are lower-is-better) is
+   resolved higher; resolved changes of both signs read "no robust suppression"; every
+   metric's change relative to the baseline is listed. The property "that does it" is
+   the factor with the largest resolved reduction of the primary metric.
 
 Plain numbers only (runs on rank 0; no DOLFINx).
 """
@@ -165,33 +167,63 @@ def _last_common_charge(groups: dict[str, Samples], cfg: DecompositionConfig) ->
     return None
 
 
+def metric_changes(groups: dict[str, Samples], cfg: DecompositionConfig, k: int
+                   ) -> dict[str, tuple[Stats, float]]:
+    """metric -> (paired full - baseline effect, baseline mean) at charge index ``k``."""
+    base = groups[cfg.baseline]
+    return {m: (paired(groups[cfg.full], base, m, k),
+                Stats.of([v[m][k] for v in base.values()]).mean) for m in cfg.metrics}
+
+
+def _change_text(metric: str, eff: Stats, base_mean: float) -> str:
+    """'roughness_rms_um -4.3 % (resolved)': the mean change relative to the baseline."""
+    if eff.n == 0:
+        return f"{metric} n/a"
+    rel = (f"{100 * eff.mean / base_mean:+.2g} %" if base_mean and math.isfinite(base_mean)
+           else f"{eff.mean:+.3g}")
+    return f"{metric} {rel} ({'resolved' if eff.resolved else 'not resolved'})"
+
+
 def verdict(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str) -> str:
-    """The sentence of one condition (module docstring, point 4), from the numbers."""
+    """The sentence of one condition (module docstring, point 4), from the numbers.
+
+    Every metric is lower-is-better (less dendritic). The answer weighs all of them: PLM
+    "suppresses" only if the primary metric's decrease is resolved and no metric shows a
+    resolved increase; resolved changes of opposite signs are "no robust suppression"."""
     m = cfg.primary_metric
     k = _last_common_charge(groups, cfg)
     if k is None:
         return (f"{condition}: no charge reached by both {cfg.baseline} and {cfg.full}; "
                 "nothing to compare.")
     q = cfg.charges_mAh_per_cm2[k]
-    eff = paired(groups[cfg.full], groups[cfg.baseline], m, k)
+    changes = metric_changes(groups, cfg, k)
+    eff = changes[m][0]
+    lower = [n for n, (e, _) in changes.items() if e.resolved and e.mean < 0]
+    higher = [n for n, (e, _) in changes.items() if e.resolved and e.mean > 0]
     head = f"{condition}, at {q:g} mAh/cm^2: {cfg.full} - {cfg.baseline} {m} = {eff.text()}"
     if not eff.resolved:
         answer = (f"not resolved: the difference is within the seed spread, so this model does "
                   f"not show whether {cfg.full} suppresses dendrites")
+    elif eff.mean < 0 and not higher:
+        answer = (f"{cfg.full} suppresses dendrites in this model (lower {m} for every seed, "
+                  "no metric higher)")
     elif eff.mean < 0:
-        answer = f"{cfg.full} suppresses dendrites in this model (lower {m} for every seed)"
+        answer = (f"no robust suppression by {cfg.full} in this model: lower "
+                  f"{', '.join(lower)} but higher {', '.join(higher)} for every seed")
     else:
         answer = (f"{cfg.full} does not suppress dendrites in this model (higher {m} for "
                   "every seed)")
+    answer += "; change vs " + cfg.baseline + ": " + ", ".join(
+        _change_text(n, e, b) for n, (e, b) in changes.items())
     effects = {f: paired(groups[c], groups[cfg.baseline], m, k)
                for f, c in cfg.factors.items() if c in groups}
     reducing = {f: e for f, e in effects.items() if e.resolved and e.mean < 0}
     if reducing:
         best = min(reducing, key=lambda f: reducing[f].mean)
-        parts = [f"the property with the largest resolved reduction is {best} "
+        parts = [f"the property with the largest resolved reduction of {m} is {best} "
                  f"({reducing[best].text()})"]
     else:
-        parts = ["no single property gives a resolved reduction"]
+        parts = [f"no single property gives a resolved reduction of {m}"]
     rest = [f for f in effects if f not in reducing]
     if rest:
         parts.append("not resolved or increasing: " + ", ".join(rest))

@@ -81,7 +81,7 @@ def test_plm_suppresses_and_the_mof_layer_does_it():
     (sentence,) = out["sentences"]
     assert sentence.startswith("conditions.current_density_mA_per_cm2=0.2, at 0.02 mAh/cm^2")
     assert "PLM suppresses dendrites in this model" in sentence
-    assert "largest resolved reduction is MOF_layer_transport" in sentence
+    assert "largest resolved reduction of roughness_rms_um is MOF_layer_transport" in sentence
     assert "not resolved or increasing: LLZO_layer_transport" in sentence
 
 
@@ -93,6 +93,24 @@ def test_within_the_seed_spread_is_not_resolved_and_higher_is_said():
     assert "not run: MOF_layer_transport, LLZO_layer_transport" in noisy["sentences"][0]
     worse = decompose(*synthetic({"PEO": PEO, "PLM": [p + 4 for p in PEO]}), cfg)
     assert "PLM does not suppress dendrites in this model" in worse["sentences"][0]
+
+
+def test_opposite_resolved_changes_are_no_robust_suppression():
+    """PLM lowers the roughness for every seed but raises the tip height for every seed
+    (the first seeded run's pattern): the verdict must not say "suppresses", and it lists
+    every metric's change relative to PEO (tip height +2 % at 0.02 mAh/cm^2)."""
+    cfg = parse(DecompositionConfig, CFG)
+    cases, tables = synthetic({"PEO": PEO, "PLM": [p - 6 for p in PEO]})
+    for name, (header, cols) in tables.items():
+        if name.startswith("PLM"):
+            tip = header.index("tip_height_um")
+            cols[tip] = [1 + 2 * v for v in cols[1]]  # 1 + 2q instead of 1 + q
+    (sentence,) = decompose(cases, tables, cfg)["sentences"]
+    assert "PLM suppresses" not in sentence
+    assert ("no robust suppression by PLM in this model: lower roughness_rms_um but higher "
+            "tip_height_um for every seed") in sentence
+    assert "tip_height_um +2 % (resolved)" in sentence  # 0.02 / 1.02 of PEO's mean
+    assert "roughness_rms_um -55 % (resolved)" in sentence  # -0.12 / 0.22
 
 
 def test_config_is_validated():
