@@ -69,6 +69,10 @@ def test_full_study_file_protocol():
         mech = c.physics.mechanics
         assert (mech.eigenstrain_mode, mech.top) == ("growth", "counter_electrode")
         assert c.physics.initial.random_nuclei.count == 3
+        # a bulk Li anode: the film fills its own region, >= 3 delta0 (0.5 um) thick
+        film = c.geometry.layers[0]
+        assert film.name == "Li_film" and film.thickness_um >= 1.5
+        assert c.physics.initial.layer_thickness_um == film.thickness_um
     assert len(seeds) == 11 and all(s == {1, 2, 3, 4, 5} for s in seeds.values())
     dec = study.report.decomposition
     assert set(dec.factors) == {"filaments", "MOF_layer_transport", "LLZO_layer_transport",
