@@ -75,7 +75,9 @@ class FigureQueue:
         b = self.out.bundle
         spec = {"png": png, "field": function.name, "series": series, "time_s": time_s,
                 "title": title, "label": label, "cmap": cmap, "final": final,
-                "regions": {k: int(v) for k, v in b.regions.items()}, "drawn": False}
+                "regions": {k: int(v) for k, v in b.regions.items()},
+                "layers": layer_marks(b), "length_unit_m": float(b.length_unit_m),
+                "drawn": False}
         self.specs.append(spec)
         self._pending += 1
         if not draw:
@@ -121,6 +123,12 @@ class FigureQueue:
         return self.out.comm.bcast(failed, root=0)
 
 
+def layer_marks(bundle: Any) -> list[list[Any]]:
+    """``[region, y_bottom_um, y_top_um]`` of the bundle's layers, anode first."""
+    return [[la.region, float(la.y_bottom_um), float(la.y_top_um)]
+            for la in getattr(bundle, "layers", None) or []]
+
+
 def _draw_job(path: Any, data: Any, spec: dict[str, Any]) -> None:
     from fem.field_figure import draw_field_png
     from fem.plotting import _atomic_png, corner_cells, region_title
@@ -128,4 +136,5 @@ def _draw_job(path: Any, data: Any, spec: dict[str, Any]) -> None:
     points, values, cells, types, region = data
     _atomic_png(path, lambda tmp: draw_field_png(
         tmp, points, values, corner_cells(cells, types), region,
-        region_title(spec["title"], spec["regions"]), spec["label"], cmap=spec["cmap"]))
+        region_title(spec["title"], spec["regions"]), spec["label"], cmap=spec["cmap"],
+        layers=spec.get("layers"), length_unit_m=spec["length_unit_m"]))

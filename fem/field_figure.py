@@ -14,6 +14,7 @@ labels are plain text (no mathtext parsing).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,61 +106,33 @@ def region_borders(xy: np.ndarray, tris: np.ndarray, region: np.ndarray) -> np.n
 
 def draw_field_png(path: Path | str, points: np.ndarray, values: np.ndarray,
                    cells: np.ndarray, region: np.ndarray | None, title: str, label: str,
-                   cmap: str | None = None, width_px: int = 1400,
-                   outlines: bool = True) -> None:
+                   cmap: str | None = None, width_px: int = 1400, outlines: bool = True,
+                   layers: Sequence[tuple[str, float, float]] | None = None,
+                   length_unit_m: float = 1e-6) -> None:
     """Draw a field map to ``path`` (not atomic; see :func:`fem.plotting.render_field_png`).
 
+    Axes in um, a scale bar, the anode, cathode and layer interfaces marked at the right
+    edge, a colour bar titled ``label`` (:mod:`fem.field_montage`, one panel).
+
     Args:
-        points: (n, 2 or 3) coordinates.
+        points: (n, 2 or 3) coordinates, ``length_unit_m`` metres per unit.
         values: (n,) point values.
         cells: (m, k) corner point ids only: triangles (k = 3), quadrilaterals (4) or,
             with 3D points (non-zero z extent), tetrahedra (4; cut at mid-depth z).
         region: (m,) region id per cell (-1: untagged); None: no region outlines.
         title: Title line (plain text).
-        label: Colour-bar title with its unit.
+        label: Colour-bar title: name and unit, ``"c_Li [mol/m^3]"``.
         cmap: Matplotlib colormap name (default viridis).
         width_px: Image width; the height follows the domain's aspect ratio.
         outlines: Draw the region borders (needs ``region``).
+        layers: ``(region name, y_bottom_um, y_top_um)`` from the anode up, for the
+            interface marks; None: the anode and cathode only.
+        length_unit_m: Metres per coordinate unit (1e-6: um, the mesh's; 1: the files').
     """
-    from matplotlib.collections import LineCollection
-    from matplotlib.tri import Triangulation
+    from fem.field_montage import Panel, panels_figure, save_png
+    from fem.field_panel import prepare
 
-    pts = np.asarray(points, dtype=float)
-    vals = np.asarray(values, dtype=float)
-    cells = np.asarray(cells)
-    reg = np.full(len(cells), -1) if region is None else np.asarray(region)
-    if pts.shape[1] == 3 and np.ptp(pts[:, 2]) > 0:
-        lo_z, hi_z = pts[:, 2].min(), pts[:, 2].max()
-        z0 = 0.5 * (lo_z + hi_z) + 1e-7 * (hi_z - lo_z)  # off any mesh plane
-        xy, vals, tris, parent = slice_tets(pts, vals, cells, z0)
-        title = f"{title} (slice z = {0.5 * (lo_z + hi_z):.3g})"
-    else:
-        xy = pts[:, :2]
-        tris, parent = triangles_of(cells)
-    reg = reg[parent]
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    aspect = float((hi[1] - lo[1]) / max(hi[0] - lo[0], 1e-300))
-    height = int(np.clip(width_px * aspect * 0.8 + 220, 320, 1600))
-    fig = _figure(width_px, height)
-    bar_px, below_px, title_px = 22.0, 58.0, 44.0  # colour bar, its ticks + label, title
-    bottom = (below_px + bar_px + 30.0) / height
-    ax = fig.add_axes((0.05, bottom, 0.9, 1.0 - bottom - title_px / height))
-    tri = Triangulation(xy[:, 0], xy[:, 1], tris)
-    vmin, vmax = float(vals.min()), float(vals.max())
-    if vmax <= vmin:
-        vmin, vmax = vmin - 0.5, vmax + 0.5
-    mappable = ax.tripcolor(tri, vals, shading="gouraud", cmap=cmap or "viridis",
-                            vmin=vmin, vmax=vmax)
-    if outlines and region is not None and np.any(reg >= 0):
-        ax.add_collection(LineCollection(region_borders(xy, tris, reg), colors=BORDER_COLOR,
-                                         linewidths=2.0))
-    ax.set_aspect("equal")
-    ax.set_xlim(lo[0], hi[0])
-    ax.set_ylim(lo[1], hi[1])
-    ax.set_axis_off()
-    fig.text(0.5, 1.0 - 12.0 / height, title, ha="center", va="top", fontsize=12)
-    cax = fig.add_axes((0.2, below_px / height, 0.6, bar_px / height))
-    bar = fig.colorbar(mappable, cax=cax, orientation="horizontal")
-    bar.set_label(label)
-    fig.savefig(str(path), format="png", facecolor="white",
-                pil_kwargs={"compress_level": 3})
+    data = prepare(points, values, cells, region, length_unit_m)
+    fig = panels_figure([Panel(data, layers=layers)], title, label, cmap=cmap,
+                        width_px=width_px, outlines=outlines and region is not None)
+    save_png(fig, path)

@@ -116,7 +116,9 @@ def region_title(title: str, regions: dict[str, int] | None) -> str:
 def render_field_png(function: dfem.Function, path: Path | str, title: str,
                      label_with_unit: str, cell_tags: Any = None,
                      regions: dict[str, int] | None = None, cmap: str | None = None,
-                     window_width_px: int = 1400) -> Path:
+                     window_width_px: int = 1400,
+                     layers: Sequence[tuple[str, float, float]] | None = None,
+                     length_unit_m: float = 1e-6) -> Path:
     """Render a field with the material regions outlined to a PNG (collective).
 
     Args:
@@ -128,6 +130,9 @@ def render_field_png(function: dfem.Function, path: Path | str, title: str,
         regions: Region name -> id, to label the regions in the title line.
         cmap: Matplotlib colormap name (default ``viridis``).
         window_width_px: Image width; the height follows the domain's aspect ratio.
+        layers: ``(region, y_bottom_um, y_top_um)`` from the anode up: the interfaces
+            marked at the right edge (:func:`fem.case_figures.layer_marks`).
+        length_unit_m: Metres per mesh unit (the axes are drawn in um).
 
     Returns:
         The PNG path (on every rank). 3D meshes are shown as a slice at mid-depth (z).
@@ -143,7 +148,8 @@ def render_field_png(function: dfem.Function, path: Path | str, title: str,
         return _atomic_png(path, lambda tmp: draw_field_png(
             tmp, points, values, corner_cells(cells, types),
             region if cell_tags is not None else None, region_title(title, regions),
-            label_with_unit, cmap=cmap, width_px=window_width_px))
+            label_with_unit, cmap=cmap, width_px=window_width_px, layers=layers,
+            length_unit_m=length_unit_m))
 
     return _root_call(function.function_space.mesh.comm, draw)
 

@@ -9,7 +9,7 @@ Generic (no physics): driven by the study's ``[report]`` table
   and deposited volume of every dendrite case at 0, 300, ..., 1200 s.
 - :func:`montage_groups`: for every PNG name that two or more cases wrote, the cases per
   sweep point (the part of the case name after the first ``__``; all cases together when
-  names have none), for :func:`fem.plotting.stacked_png`.
+  names have none), for :mod:`studies.montage`.
 - :func:`write_sampled` and :func:`montages` write them into the study directory
   (``sampled_<csv>.csv``/``.md``, ``<figures>/montage__*.png``), removing stale ones.
 
@@ -224,7 +224,11 @@ def write_sampled(study_dir: Path, by_stem: dict[str, CsvTables], cfg: ReportCon
 
 def montages(figdir: Path, pngs: dict[str, list[Path]], cfg: ReportConfig
              ) -> list[tuple[str, Path, list[Path]]]:
-    """Stacked PNGs per name and sweep point: ``(caption, montage, the PNGs it shows)``.
+    """One figure per PNG name and sweep point: ``(caption, montage, the PNGs it shows)``.
+
+    Drawn again from the cases' fields with ``cfg.montage_scale``
+    (:func:`studies.montage.field_montage`); where a field was not written, the PNGs are
+    stacked instead, the caption saying that their colour scales differ.
 
     Args:
         figdir: Where the montages go (created if needed); stale ``montage__*.png`` go.
@@ -232,15 +236,21 @@ def montages(figdir: Path, pngs: dict[str, list[Path]], cfg: ReportConfig
         cfg: The ``[report]`` settings (nothing without ``montage``).
     """
     from fem.plotting import stacked_png
+    from studies.montage import field_montage
 
+    scale_note = {"shared": "one colour scale for all panels",
+                  "per_panel": "per-panel colour scales, labelled so"}[cfg.montage_scale]
     out = []
     for name, group, items in montage_groups(pngs) if cfg.montage else ():
         figdir.mkdir(exist_ok=True)
-        path = stacked_png([p for _, p in items], figdir / montage_file_name(name, group),
-                           titles=[case for case, _ in items])
+        path = figdir / montage_file_name(name, group)
+        note = scale_note
+        if not field_montage(path, items, group, cfg.montage_scale):
+            stacked_png([p for _, p in items], path, titles=[case for case, _ in items])
+            note = "the cases' own PNGs stacked (fields not written): per-panel colour scales"
         cases = ", ".join(case for case, _ in items)
         out.append((f"{name}: {group or 'all cases'} ({len(items)} cases, top to bottom: "
-                    f"{cases})", path, [p for _, p in items]))
+                    f"{cases}; {note})", path, [p for _, p in items]))
     made = {p.name for _, p, _ in out}
     for p in figdir.glob("montage__*.png") if figdir.is_dir() else ():
         if p.name not in made:

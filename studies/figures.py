@@ -19,6 +19,7 @@ import numpy as np
 
 from fem.case_figures import FIGURES_JSON
 from fem.log import get_logger
+from fem.output_mesh import LENGTH_UNIT_M
 
 log = get_logger("figures")
 
@@ -57,6 +58,21 @@ def read_field(h5_path: Path, field: str, t: float | None
     return points, values, cells, region
 
 
+def series_file(case_dir: Path, spec: dict[str, Any]) -> Path | None:
+    """The ``<series>.h5`` holding a listed map's field (None: not written)."""
+    h5 = case_dir / f"{spec['series']}.h5" if spec.get("series") else None
+    return h5 if h5 is not None and h5.exists() else None
+
+
+def figure_specs(case_dir: Path) -> dict[str, dict[str, Any]]:
+    """PNG name -> its entry in the case's ``figures.json`` (empty if there is none)."""
+    try:
+        listing = json.loads((case_dir / FIGURES_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {s["png"]: s for s in listing.get("figures", []) if "png" in s}
+
+
 def draw_missing(study_dir: Path | str) -> tuple[list[Path], list[str]]:
     """Draw every listed map that is missing in the done cases of ``study_dir``.
 
@@ -78,8 +94,8 @@ def draw_missing(study_dir: Path | str) -> tuple[list[Path], list[str]]:
             png = cdir / spec["png"]
             if png.exists():
                 continue
-            h5 = cdir / f"{spec['series']}.h5" if spec.get("series") else None
-            if h5 is None or not h5.exists():
+            h5 = series_file(cdir, spec)
+            if h5 is None:
                 skipped.append(f"{name}/{spec['png']}: its field was not written "
                                "(output.fields = false)")
                 continue
@@ -87,7 +103,9 @@ def draw_missing(study_dir: Path | str) -> tuple[list[Path], list[str]]:
                 pts, vals, cells, region = read_field(h5, spec["field"], spec.get("time_s"))
                 _atomic_png(png, lambda tmp, a=(pts, vals, cells, region), s=spec:
                             draw_field_png(tmp, *a, region_title(s["title"], s["regions"]),
-                                           s["label"], cmap=s.get("cmap")))
+                                           s["label"], cmap=s.get("cmap"),
+                                           layers=s.get("layers"),
+                                           length_unit_m=LENGTH_UNIT_M))
                 written.append(png)
             except (OSError, KeyError, ValueError) as err:
                 skipped.append(f"{name}/{spec['png']}: {type(err).__name__}: {err}")

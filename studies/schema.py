@@ -29,7 +29,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import tomli_w
 
@@ -134,8 +134,11 @@ class ReportConfig:
             value is always added). Empty: no sampled tables.
         sample_columns: The CSV columns to sample; None: every numeric column of each
             CSV (the first :data:`studies.compare.MAX_SAMPLED_COLUMNS`).
-        montage: For every PNG name that two or more cases wrote, one image with the
-            cases' PNGs stacked, per sweep point (the case name after the first ``__``).
+        montage: For every PNG name that two or more cases wrote, one figure per sweep
+            point (the case name after the first ``__``) with the cases' maps stacked,
+            drawn again from their fields (:mod:`studies.montage`).
+        montage_scale: ``"shared"``: one colour scale for all panels of a montage (one
+            colour, one value); ``"per_panel"``: each panel its own range, labelled so.
         baseline: The case (name before any ``__<sweep point>``) that the headline's
             ratios refer to; None: the first case.
         key_metrics: The summary metrics of the headline and the key-metrics table (at
@@ -148,6 +151,7 @@ class ReportConfig:
     sample_times_s: list[float] = field(default_factory=list)
     sample_columns: list[str] | None = None
     montage: bool = True
+    montage_scale: Literal["shared", "per_panel"] = "shared"
     baseline: str | None = None
     key_metrics: list[str] | None = None
     decomposition: DecompositionConfig | None = None

@@ -342,7 +342,7 @@ def test_sampled_table_interpolates_in_time_and_blanks_after_the_end(tmp_path):
     assert "<h2>Time-sampled series" in html_text and "<td>3.625</td>" in html_text
 
 
-def test_montages_stack_the_cases_of_each_sweep_point(tmp_path):
+def test_montages_stack_the_cases_pngs_where_no_field_was_written(tmp_path):
     import matplotlib.image as mpimg
 
     images = _fake_dendrite_study(tmp_path)
@@ -374,7 +374,8 @@ def test_montages_stack_the_cases_of_each_sweep_point(tmp_path):
     # images shown in a montage are not repeated one by one
     assert re.findall(r"\]\(cases/([^)]+)\)", snapshots) == [
         "PLM__i0.5/xi_t600s.png", "PEO_PE__i0.5/xi_final.png"]  # (the failed case's too)
-    assert "xi_final.png: i0.2 (3 cases, top to bottom: PEO__i0.2, PEO_PE__i0.2, PLM__i0.2)" \
+    assert ("xi_final.png: i0.2 (3 cases, top to bottom: PEO__i0.2, PEO_PE__i0.2, PLM__i0.2; "
+            "the cases' own PNGs stacked (fields not written): per-panel colour scales)") \
         in text and page.read_text().count("<img") == text.count("![")
 
 
