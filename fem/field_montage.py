@@ -28,6 +28,7 @@ DPI = 100
 LEFT_PX, TITLE_PX, PANEL_TITLE_PX, XAXIS_PX = 64.0, 36.0, 24.0, 44.0
 BAR_PX, BAR_BELOW_PX = 14.0, 50.0  # colour bar, its tick labels and title under it
 MIN_AXES_PX, MAX_AXES_PX = 60.0, 900.0
+MIN_WIDTH_PX = 640.0  # room for a colour bar and the title
 PER_PANEL_NOTE = "per-panel colour scales: one colour means different values in each panel"
 
 
@@ -75,6 +76,8 @@ def panels_figure(panels: Sequence[Panel], title: str, label: str, cmap: str | N
         w, h = (x1 - x0) * px_per_um, (y1 - y0) * px_per_um
         shrink = min(1.0, MAX_AXES_PX / max(h, 1e-9))
         boxes.append((w * shrink, max(h * shrink, MIN_AXES_PX), h * shrink >= MIN_AXES_PX))
+    width_px = int(max(MIN_WIDTH_PX, min(width_px, LEFT_PX + max(b[0] for b in boxes)
+                                          + right + 16.0)))  # a tall domain: narrower
     per_panel = scale == "per_panel" or len(panels) == 1
     bar_block = BAR_PX + BAR_BELOW_PX
     title_px = TITLE_PX * (2 if scale == "per_panel" and len(panels) > 1 else 1)
@@ -94,7 +97,9 @@ def panels_figure(panels: Sequence[Panel], title: str, label: str, cmap: str | N
         lo, hi = value_range([p.data.values]) if per_panel else shared
         m = draw_panel(ax, p.data, lo, hi, cmap, p.layers, outlines, equal)
         mappables.append(m)
-        head = " ".join(s for s in (p.title, f"({p.data.note})" if p.data.note else "") if s)
+        notes = [p.data.note] + ([] if equal else ["y axis stretched"])
+        notes = ", ".join(n for n in notes if n)
+        head = " ".join(s for s in (p.title, f"({notes})" if notes else "") if s)
         if head:
             ax.set_title(head, loc="left", fontsize=LABEL_FONT_PT + 1, fontweight="bold",
                          pad=4)

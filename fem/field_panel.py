@@ -70,8 +70,8 @@ def prepare(points: np.ndarray, values: np.ndarray, cells: np.ndarray,
 
 
 def nice_length(span_um: float) -> float:
-    """A round scale-bar length (1, 2 or 5 x 10^k um) of about a fifth of ``span_um``."""
-    target = max(span_um, 1e-12) / 5.0
+    """A round scale-bar length (1, 2 or 5 x 10^k um) of at most a third of ``span_um``."""
+    target = max(span_um, 1e-12) / 3.0
     k = math.floor(math.log10(target))
     return max(m * 10.0 ** k for m in (1.0, 2.0, 5.0) if m * 10.0 ** k <= target * 1.0001)
 
@@ -110,11 +110,11 @@ def _edge_marks(ax: Any, items: list[tuple[float, str]], height_px: float) -> No
     y_lo, y_hi = ax.get_ylim()
     scale = height_px / max(y_hi - y_lo, 1e-300)
     want = [(y - y_lo) * scale for y, _ in items]
-    gap = LABEL_FONT_PT * 100.0 / 72.0 * 1.25  # one text line at 100 dpi, with spacing
-    placed = spread(want, gap, -0.5 * gap, height_px + 0.5 * gap)
+    gap = LABEL_FONT_PT * 100.0 / 72.0 * 1.5  # one text line at 100 dpi, with spacing
+    placed = spread(want, gap, 0.5 * gap, height_px - 0.5 * gap)  # clear of the ticks
     for (y, text), p in zip(items, placed, strict=True):
         ax.annotate(text, xy=(1.0, y), xycoords=("axes fraction", "data"),
-                    xytext=(1.0 + 14.0 / max(ax.bbox.width, 1.0), p / height_px),
+                    xytext=(1.0 + 20.0 / max(ax.bbox.width, 1.0), p / height_px),
                     textcoords="axes fraction", va="center", ha="left",
                     fontsize=LABEL_FONT_PT, color=MARK_COLOR, annotation_clip=False,
                     arrowprops={"arrowstyle": "-", "color": MARK_COLOR, "lw": 0.8,

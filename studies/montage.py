@@ -53,7 +53,7 @@ def _panels(items: list[tuple[str, Path]]) -> tuple[list[Any], dict[str, Any]] |
              zip(specs, items, strict=True)]
     same = len(set(heads)) == 1
     panels = [Panel(p.data, case if same else f"{case}: {h}", p.layers)
-              for p, (case, _), h in zip(panels, items, strict=True)]
+              for p, (case, _), h in zip(panels, items, heads, strict=True)]
     return panels, dict(specs[0], title=heads[0] if same else Path(items[0][1]).stem)
 
 

@@ -112,7 +112,7 @@ def test_render_field_png_outlines_regions(comm, shared_tmp):
         return (a.shape[1], _dark_fraction(a) > _dark_fraction(c), n_long_dark_rows,
                 float(np.std(rgb)) > 0.05, sorted(p.name for p in shared_tmp.iterdir()))
     width, more_dark, n_rows, varied, files = on_root(comm, check)
-    assert width == 1400 and more_dark and varied
+    assert 640 <= width <= 1400 and more_dark and varied  # narrower: a 4 x 3 um domain
     assert n_rows >= 3  # top and bottom outline + the LLZO|PEO interface
     assert files == ["with.png", "without.png"]  # no temporary left
 
