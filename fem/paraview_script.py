@@ -150,29 +150,92 @@ def open_mesh():
 def material_lut(names):
     lut = pv.GetColorTransferFunction("material")
     lut.InterpretValuesAsCategories = 1
-    ids = sorted(names)
+    ids = geometry_order(names)
     label = {i: r if r == m else "%s (%s)" % (r, m) for i, (r, m) in names.items()}
     lut.Annotations = [x for i in ids for x in (str(i), label[i])]
-    lut.IndexedColors = [c for k, _ in enumerate(ids) for c in PALETTE[k % len(PALETTE)]]
+    by_id = sorted(names)  # the same colour for a region id whatever the legend's order
+    lut.IndexedColors = [c for i in ids for c in PALETTE[by_id.index(i) % len(PALETTE)]]
     return lut
 
 
-def _style_bar(bar, title):
-    """A horizontal bar under the domain: no overlap with it, labels not clipped."""
+# ParaView's built-in "Arial" draws square brackets as round ones ("c_Li (mol/m^3)"):
+# bar texts use DejaVu Sans (the PNG maps' font) where it is installed, else Times.
+FONT_FILES = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+              "/usr/share/matplotlib/mpl-data/fonts/ttf/DejaVuSans.ttf"]
+TITLE_CHAR, LABEL_CHAR = 0.021, 0.02  # one character of a bar's title / labels as a
+# fraction of an 800 px wide view (15 pt / 13 pt, measured on screenshots)
+
+
+def bar_place(title, labels):
+    """(bar x, where the domain must end) as fractions of the view width: the bar and its
+    labels (right of it) as far right as they fit, the title centred over them."""
+    box = 0.05 + LABEL_CHAR * max([len(t) for t in labels] + [4])
+    half = 0.5 * TITLE_CHAR * len(title)
+    x = min(0.8, 0.97 - max(box, 0.5 * box + half))
+    return x, min(x, x + 0.5 * box - half) - 0.04
+
+
+def _font(bar):
+    path = next((f for f in FONT_FILES if os.path.isfile(f)), None)
+    for part in ("Title", "Label"):
+        if path:
+            setattr(bar, part + "FontFamily", "File")
+            setattr(bar, part + "FontFile", path)
+        else:
+            setattr(bar, part + "FontFamily", "Times")
+
+
+def _style_bar(bar, title, x, categorical=False):
+    """A vertical bar right of the domain (never over it), titled with name and unit;
+    the labels right of it (a legend's names too)."""
     bar.Title = title
     bar.ComponentTitle = ""
     bar.TitleColor = bar.LabelColor = [0.0, 0.0, 0.0]
-    bar.Orientation = "Horizontal"
-    bar.WindowLocation = "Lower Center"
-    bar.RangeLabelFormat = "%.3g"
-    bar.ScalarBarLength = 0.6
-    bar.TitleFontSize = bar.LabelFontSize = 14
+    bar.Orientation = "Vertical"
+    bar.WindowLocation = "Any Location"
+    bar.Position = [x, 0.1]
+    bar.ScalarBarLength = 0.75
+    bar.AutomaticLabelFormat = 0
+    bar.LabelFormat = bar.RangeLabelFormat = "%.4g"
+    bar.TitleFontSize, bar.LabelFontSize = 15, 13
+    bar.HorizontalTitle = 1
+    bar.TitleJustification = "Centered"
+    bar.TextPosition = ("Ticks left/bottom, annotations right/top" if categorical
+                        else "Ticks right/top, annotations left/bottom")
+    _font(bar)
 
 
-def show(field=MAIN_FIELD, time=None):
+def geometry_order(names):
+    """Region ids from the cathode (top) down to the anode: the layers of materials.json
+    by height, other regions (filaments, deposits) after the layer that holds them."""
+    with open(os.path.join(CASE_DIR, "materials.json")) as fh:
+        layers = json.load(fh).get("layers") or []
+    rank = {la["region"]: -float(la["y_bottom_um"]) for la in layers}
+    return sorted(names, key=lambda i: (rank.get(names[i][0], float("inf")), i))
+
+
+def frame(view, bounds, resolution, right):
+    """Parallel camera on the domain, which fills the view left of ``right`` (a fraction
+    of the view's width: the colour bar's place)."""
+    w, h = resolution
+    ar = float(w) / max(h, 1)
+    lx, ly = bounds[1] - bounds[0], bounds[3] - bounds[2]
+    cx, cy = 0.5 * (bounds[0] + bounds[1]), 0.5 * (bounds[2] + bounds[3])
+    scale = max(lx / (2.0 * 0.92 * right * ar), ly / (2.0 * 0.8), 1e-30)
+    cam = view.GetActiveCamera()
+    cam.SetParallelProjection(1)
+    fx = cx + (0.5 - 0.5 * right) * 2.0 * scale * ar  # domain centred left of ``right``
+    cam.SetFocalPoint(fx, cy, 0.0)
+    cam.SetPosition(fx, cy, 10.0 * max(lx, ly))
+    cam.SetViewUp(0.0, 1.0, 0.0)
+    cam.SetParallelScale(scale)
+
+
+def show(field=MAIN_FIELD, time=None, resolution=(800, 600)):
     """Build the views (regions | field); return a dict of the proxies.
 
-    With no field (a mesh-only case) only the material regions are shown.
+    With no field (a mesh-only case) only the material regions are shown; ``resolution``
+    is one view's size in pixels (the camera leaves room right of the domain for the bar).
     """
     names = legend()
     source, kind = open_field(field) if field else (None, "none")
@@ -200,7 +263,9 @@ def show(field=MAIN_FIELD, time=None):
     pv.ColorBy(rdisp, ("CELLS", "material"))
     rdisp.LookupTable = material_lut(names)
     rdisp.SetScalarBarVisibility(left, True)
-    _style_bar(pv.GetScalarBar(rdisp.LookupTable, left), "material")
+    x, room = bar_place("material", [a for a in rdisp.LookupTable.Annotations[1::2]])
+    _style_bar(pv.GetScalarBar(rdisp.LookupTable, left), "material", x, categorical=True)
+    rights = [room]
     if source is not None:
         right = views[1]
         fdisp = pv.Show(source, right)
@@ -209,24 +274,30 @@ def show(field=MAIN_FIELD, time=None):
         pv.ColorBy(fdisp, (assoc, field))
         fdisp.RescaleTransferFunctionToDataRange(True, False)
         fdisp.SetScalarBarVisibility(right, True)
-        _style_bar(pv.GetScalarBar(pv.GetColorTransferFunction(field), right),
-                   field + (" [%s]" % unit_of(field) if unit_of(field) else ""))
+        title = field + (" [%s]" % unit_of(field) if unit_of(field) else "")
+        x, room = bar_place(title, ["-3.231e-17"])  # the widest "%.4g" label
+        _style_bar(pv.GetScalarBar(pv.GetColorTransferFunction(field), right), title, x)
+        rights.append(room)
         bdisp = pv.Show(borders, right)
         pv.ColorBy(bdisp, None)
         bdisp.AmbientColor = bdisp.DiffuseColor = [0.0, 0.0, 0.0]
         bdisp.LineWidth = 2.0
+        bdisp.RenderLinesAsTubes = 1  # wide GL lines leave gaps (Mesa, seen at MOF|PE_PEO)
     bounds = regions.GetDataInformation().GetBounds()
-    for view in views:
-        if bounds[5] == bounds[4]:
-            view.InteractionMode = "2D"
+    for view, room in zip(views, rights):
         pv.SetActiveView(view)
         pv.ResetCamera(view)
-        view.GetActiveCamera().Dolly(0.75)
+        if bounds[5] == bounds[4]:
+            view.InteractionMode = "2D"
+            frame(view, bounds, resolution, room)
+        else:
+            view.GetActiveCamera().Dolly(0.75)
     if len(views) == 2:
         pv.AddCameraLink(views[0], views[1], "csefem_link")
     return {"layout": layout, "views": tuple(views), "field": source, "regions": regions,
             "borders": borders, "reader": kind, "time": time, "times": times, "note": note,
-            "legend": names, "material_lut": rdisp.LookupTable}
+            "legend": names, "material_lut": rdisp.LookupTable,
+            "field_lut": pv.GetColorTransferFunction(field) if source is not None else None}
 
 
 def main(argv=None):
@@ -240,7 +311,8 @@ def main(argv=None):
     parser.add_argument("--resolution", type=int, nargs=2, default=(1600, 600))
     args = parser.parse_args(argv)
     try:
-        state = show(args.field, args.time)
+        w, h = args.resolution
+        state = show(args.field, args.time, (w // 2 if args.field else w, h))
     except ValueError as e:
         parser.exit(2, "%s: error: %s\n" % (parser.prog, e))
     if state["note"]:

@@ -11,7 +11,9 @@ Integrate Variables, the recorded length unit, and the arrays offered.  The poin
 values at every output time go to ``DUMP_DIR/<file>.<reader>.<step>.npz`` for the test
 to compare with csefem's own values.  It also checks that every field opens through
 ``paraview.py``, runs it with an unknown ``--field`` and with ``--time T``
-(``--probe-time``) and reports what it did.
+(``--probe-time``) and reports what it did, the colour bars it shows (title, place) and
+the legend's order, and saves a second screenshot of the DG field ``c_dg``
+(``<screenshot>_dg.png``).
 """
 import argparse
 import contextlib
@@ -102,6 +104,22 @@ def run_script(script, argv):
     return code, so.getvalue(), se.getvalue(), state
 
 
+def bars(state):
+    """The visible colour bars of each view: title, orientation, position [fractions]."""
+    out = []
+    for view, lut in zip(state["views"], (state["material_lut"], state["field_lut"])):
+        luts = [lut] if lut is not None else []
+        for lut in luts:
+            bar = pv.GetScalarBar(lut, view)
+            if bar.Visibility:
+                out.append({"title": str(bar.Title),
+                            "orientation": str(bar.Orientation).strip("'"),
+                            "position": [float(p) for p in bar.Position],
+                            "length": float(bar.ScalarBarLength),
+                            "location": str(bar.WindowLocation).strip("'")})
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("case_dir")
@@ -124,6 +142,7 @@ def main():
         "times": [float(t) for t in state["times"]],
         "time": float(state["time"]),
         "legend": {ann[i]: ann[i + 1] for i in range(0, len(ann), 2)},
+        "legend_order": ann[1::2],
         "categorical": bool(lut.InterpretValuesAsCategories),
         "field_names": script.field_names(),
         "length_unit": script.LENGTH_UNIT,
@@ -150,6 +169,11 @@ def main():
         found = [n for b in blocks for n in (*arrays(b.GetPointData()), *arrays(b.GetCellData()))]
         out["shown"][field] = {"reader": kind, "found": field in found}
         pv.Delete(src)
+    out["bars"] = bars(state)
+    if args.screenshot and "c_dg" in script.field_names():  # the DG jump at the interface
+        code, so, se, st = run_script(script, ["--field", "c_dg", "--screenshot",
+                                               args.screenshot.replace(".png", "_dg.png")])
+        out["dg_shot"] = {"code": code, "bars": bars(st) if st else None}
     if args.probe_time is not None:
         code, so, se, st = run_script(script, ["--time", repr(args.probe_time)])
         out["probe"] = {"code": code, "time": st and st["time"], "stdout": so.strip(),

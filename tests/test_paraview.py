@@ -149,10 +149,43 @@ def test_paraview_reads_back_what_csefem_wrote(tmp_path, n_ranks, install):
     probe = got["probe"]
     assert probe["code"] == 0 and probe["time"] == 0.0
     assert "t = 0.5 s is not an output time; showing t = 0 s" in probe["stdout"]
+    # colour bars: titled with name and unit, vertical, right of the domain; the legend
+    # lists the regions as the geometry stacks them (cathode side on top)
+    assert [b["title"] for b in got["bars"]] == ["material", "c_Li [mol/m^3]"]
+    assert got["legend_order"] == ["PEO", "LLZO_layer"]
+    assert [b["title"] for b in got["dg_shot"]["bars"]] == ["material", "c_dg [mol/m^3]"]
+    _check_screenshot(tmp_path / "shot.png", got["bars"])
+    _check_screenshot(tmp_path / "shot_dg.png", got["dg_shot"]["bars"], dg_jump=True)
+
+
+def _check_screenshot(path: Path, bars: list[dict], dg_jump: bool = False) -> None:
+    """Not blank; per view: text above the bar (its title), nothing cut at the view's
+    right edge, a white strip between the domain and the bar (no overlap), and for the DG jump no light band at the interface
+    (a P1 field would average the two sides there into the colour map's light middle)."""
     import matplotlib.image as mpimg
 
-    img = mpimg.imread(str(tmp_path / "shot.png"))
-    assert img.shape[:2] == (600, 1600) and float(img[..., :3].std()) > 0.05
+    img = mpimg.imread(str(path))[..., :3]
+    assert img.shape[:2] == (600, 1600) and float(img.std()) > 0.05
+    white = np.all(img > 0.97, axis=-1)
+    for k, bar in enumerate(bars):
+        view, v_white = img[:, 800 * k:800 * (k + 1)], white[:, 800 * k:800 * (k + 1)]
+        x0 = int(bar["position"][0] * 800)
+        top = int((1.0 - bar["position"][1] - bar["length"]) * 600)
+        bottom = int((1.0 - bar["position"][1]) * 600)
+        assert bar["orientation"] == "Vertical"
+        assert v_white[:, -4:].all(), (path.name, bar["title"])  # no text cut at the edge
+        title_band = ~v_white[max(top - 60, 0):top, max(x0 - 120, 0):]
+        assert title_band.sum() > 50, (path.name, bar["title"])  # the title's pixels
+        strip = v_white[top:bottom, x0 - 12:x0 - 4]
+        assert strip.all(), (path.name, bar["title"])  # nothing between domain and bar
+        domain = ~v_white[top:bottom, :x0 - 12]
+        assert domain.sum() > 0.05 * domain.size, (path.name, bar["title"])
+        if dg_jump and k == 1:  # the DG field's view: the domain's middle column
+            cols = np.flatnonzero(domain.any(axis=0))
+            col = view[top:bottom, (cols.min() + cols.max()) // 2]
+            inside = col[~np.all(col > 0.97, axis=-1)]
+            light = np.all(inside > 0.75, axis=-1) & (np.ptp(inside, axis=-1) < 0.1)
+            assert inside.shape[0] > 50 and not light.any(), path.name
 
 
 @DEBIAN12
