@@ -148,7 +148,7 @@ def cmd_materials(args: argparse.Namespace) -> int:
 
     w = max(11, *(len(n) for n in mats))
     head = (f"{'name':{w}s} {'sigma25 S/m':>11s} {'sigma60 S/m':>11s} {'Ea kJ/mol':>9s} "
-            f"{'t+':>5s} {'alpha':>6s} {'c0 mol/m3':>9s} {'eps_r':>5s} {'E Pa':>9s} {'nu':>5s}")
+            f"{'t+':>5s} {'alpha':>6s} {'c0 mol/m^3':>10s} {'eps_r':>5s} {'E Pa':>9s} {'nu':>5s}")
     lines = [head, "-" * len(head)]
 
     def num(v: float | None, fmt: str) -> str:
@@ -175,7 +175,7 @@ def cmd_materials(args: argparse.Namespace) -> int:
                         "conductivity_law": m.law_text(), "sources": dict(m.sources)})
         lines.append(f"{m.name:{w}s} {num(s25, '11.3e')} {num(s60, '11.3e')} {num(ea, '9.2f')} "
                      f"{num(m.t_plus, '5.2f')} {m.immobilized_fraction:6.3f} "
-                     f"{num(m.c0_mol_per_m3, '9.0f')} {num(m.relative_permittivity, '5.1f')} "
+                     f"{num(m.c0_mol_per_m3, '10.0f')} {num(m.relative_permittivity, '5.1f')} "
                      f"{num(m.youngs_modulus_Pa, '9.3g')} {num(m.poisson_ratio, '5.2f')}")
     if args.json:
         _out(json.dumps(records, indent=1))

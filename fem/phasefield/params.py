@@ -34,7 +34,7 @@ SOURCES: dict[str, str] = {
                                  "Table S1 D_l (used with transport 'table_s1')",
     "alpha": "[SI] Table S1 symmetry factor 0.5",
     "beta": "[SI] Table S1 0.5, read as the mechanical symmetry factor [assumption]",
-    "c_s_mol_per_m3": "[lit] Li site density 7.64e4 mol/m3 (mzl13/Lithium work/advance.F90)",
+    "c_s_mol_per_m3": "[lit] Li site density 7.64e4 mol/m^3 (mzl13/Lithium work/advance.F90)",
     "molar_volume_m3_per_mol": "[derived] M/rho = 6.941e-3/534 = 1.30e-5 m3/mol",
     "E_Li_Pa": "[SI] Table S1 E_m = 4.9 GPa",
     "nu_Li": "[assumption] 0.42 (physics-phasefield.md sec. 7)",

@@ -332,7 +332,7 @@ def _min_electrolyte_sigma(case: Any, cfg: Config, params: Any, T: float) -> flo
 
 
 def _c0(case: Any) -> float:
-    """c0 of the first conducting region [mol/m3] (1100, the library's value, if unknown)."""
+    """c0 of the first conducting region [mol/m^3] (1100, the library's value, if unknown)."""
     try:
         mats = case.region_materials()
     except Exception:  # noqa: BLE001
