@@ -9,7 +9,9 @@ the same borders as a continuous one.
 
 One figure is kept per process and cleared between maps (:func:`_figure`): creating a
 figure, its fonts and its canvas costs more than drawing a 1e4-cell map.  The title and
-labels are plain text (no mathtext parsing).
+labels are plain text (no mathtext parsing).  :func:`draw_field_png` draws one map with
+:mod:`fem.field_montage` (axes in um, scale bar, electrode and interface marks, colour
+bar); the geometry helpers here (slice, triangles, borders) are shared with it.
 """
 
 from __future__ import annotations
