@@ -216,7 +216,8 @@ def geometry_order(names):
 
 def frame(view, bounds, resolution, right):
     """Parallel camera on the domain, which fills the view left of ``right`` (a fraction
-    of the view's width: the colour bar's place)."""
+    of the view's width: the colour bar's place); a 3D domain is seen along -z, its
+    front face (z = max) showing the layers (rotate it in the GUI)."""
     w, h = resolution
     ar = float(w) / max(h, 1)
     lx, ly = bounds[1] - bounds[0], bounds[3] - bounds[2]
@@ -225,8 +226,9 @@ def frame(view, bounds, resolution, right):
     cam = view.GetActiveCamera()
     cam.SetParallelProjection(1)
     fx = cx + (0.5 - 0.5 * right) * 2.0 * scale * ar  # domain centred left of ``right``
-    cam.SetFocalPoint(fx, cy, 0.0)
-    cam.SetPosition(fx, cy, 10.0 * max(lx, ly))
+    cz, lz = 0.5 * (bounds[4] + bounds[5]), bounds[5] - bounds[4]
+    cam.SetFocalPoint(fx, cy, cz)
+    cam.SetPosition(fx, cy, bounds[5] + 10.0 * max(lx, ly, lz))
     cam.SetViewUp(0.0, 1.0, 0.0)
     cam.SetParallelScale(scale)
 
@@ -278,6 +280,13 @@ def show(field=MAIN_FIELD, time=None, resolution=(800, 600)):
         x, room = bar_place(title, ["-3.231e-17"])  # the widest "%.4g" label
         _style_bar(pv.GetScalarBar(pv.GetColorTransferFunction(field), right), title, x)
         rights.append(room)
+        b = regions.GetDataInformation().GetBounds()
+        if b[5] > b[4]:  # 3D: the tagged surfaces cut just behind the front face (z max)
+            borders = pv.Slice(registrationName="borders at the front", Input=borders)
+            borders.SliceType = "Plane"
+            borders.SliceType.Origin = [0.5 * (b[0] + b[1]), 0.5 * (b[2] + b[3]),
+                                        b[5] - 1e-3 * (b[5] - b[4])]
+            borders.SliceType.Normal = [0.0, 0.0, 1.0]
         bdisp = pv.Show(borders, right)
         pv.ColorBy(bdisp, None)
         bdisp.AmbientColor = bdisp.DiffuseColor = [0.0, 0.0, 0.0]
@@ -289,9 +298,7 @@ def show(field=MAIN_FIELD, time=None, resolution=(800, 600)):
         pv.ResetCamera(view)
         if bounds[5] == bounds[4]:
             view.InteractionMode = "2D"
-            frame(view, bounds, resolution, room)
-        else:
-            view.GetActiveCamera().Dolly(0.75)
+        frame(view, bounds, resolution, room)
     if len(views) == 2:
         pv.AddCameraLink(views[0], views[1], "csefem_link")
     return {"layout": layout, "views": tuple(views), "field": source, "regions": regions,
