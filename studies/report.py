@@ -14,8 +14,9 @@ and writes, atomically, next to them:
 - ``report_figures/<csv>__<column>.png``: overlay line plots of each CSV that cases wrote
   (first column on x), one line per case, units on both axes;
 - ``report_figures/montage__<png>[__<sweep point>].png`` (``[report] montage``, default
-  on): every PNG name that two or more cases wrote, the cases' images stacked with the
-  case names as titles, one image per sweep point;
+  on): every PNG name that two or more cases wrote, one figure per sweep point with the
+  cases' maps drawn again from their fields, one colour scale shared by all panels
+  (``montage_scale``; :mod:`studies.montage`);
 - ``decomposition_effects.csv`` / ``decomposition_seeds.csv`` (``[report.decomposition]``):
   the seeded comparison at equal charge and the factor decomposition, with the
   generated sentence per condition (:mod:`studies.decomposition`);
