@@ -163,8 +163,9 @@ def test_paraview_reads_back_what_csefem_wrote(tmp_path, n_ranks, install):
 
 def _check_screenshot(path: Path, bars: list[dict], dg_jump: bool = False) -> None:
     """Not blank; per view: text above the bar (its title), nothing cut at the view's
-    right edge, a white strip between the domain and the bar (no overlap), and for the DG jump no light band at the interface
-    (a P1 field would average the two sides there into the colour map's light middle)."""
+    right edge, a white strip between the domain and the bar (no overlap), and for the DG
+    jump no light band at the interface (a P1 field would average the two sides there
+    into the colour map's light middle; shown by averaging the PLM demo's c_Li per node)."""
     import matplotlib.image as mpimg
 
     img = mpimg.imread(str(path))[..., :3]
