@@ -36,6 +36,7 @@ import itertools
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,9 @@ def _diag_rows(diags: dict[str, Any]) -> list[list[Any]]:
 
 
 DECOMP_TITLE = "Seeds and factor decomposition at equal charge (`[report.decomposition]`)"
+DECOMP_LEAD = ("Verdicts of the seeded comparison at equal plated charge (one per "
+               "condition; details in the decomposition section, per-seed numbers under Key "
+               "metrics).")
 DECOMP_NOTE = ("Effects are paired differences (case - baseline) per seed: mean, sample std, "
                "min and max over the seeds; 'resolved' when every seed has the same sign.")
 
@@ -227,7 +231,7 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     if len(key[0]) > 1:
         parts += ["## Key metrics\n", md_table(*key)]
     if decomp:
-        parts += [f"## {DECOMP_TITLE}\n", *[f"- {t}" for t in decomp["sentences"]], "",
+        parts += [f"## {DECOMP_TITLE}\n", "The verdicts are in the headline.\n",
                   DECOMP_NOTE + "\n", md_table(*decomp["effects"]),
                   "Per case over the seeds:\n", md_table(*decomp["aggregate"])]
     timing = _timing_line(data)
@@ -311,9 +315,9 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     if len(key[0]) > 1:
         parts += ["<h2>Key metrics</h2>", html_table(*key)]
     if decomp:
-        parts += [f"<h2>{esc(DECOMP_TITLE.replace('`', ''))}</h2><ul>",
-                  *[f"<li>{esc(t)}</li>" for t in decomp["sentences"]],
-                  f"</ul><p>{esc(DECOMP_NOTE)}</p>", html_table(*decomp["effects"]),
+        parts += [f"<h2>{esc(DECOMP_TITLE.replace('`', ''))}</h2>",
+                  "<p>The verdicts are in the headline.</p>",
+                  f"<p>{esc(DECOMP_NOTE)}</p>", html_table(*decomp["effects"]),
                   "<p>Per case over the seeds:</p>", html_table(*decomp["aggregate"])]
     timing = _timing_line(data)
     if timing:
@@ -394,6 +398,9 @@ def write_report(study_dir: Path | str) -> tuple[Path, Path]:
                                        if c["status"] == "done"}, cfg)
     metrics = key_metrics(data, cfg.key_metrics)
     head, key = headline(data, cfg.baseline, metrics), key_table(data, metrics)
+    if decomp:  # a seeded study's answer is its verdicts, not per-seed numbers
+        head = replace(head, sentences=decomp["sentences"], notes=[
+            DECOMP_LEAD, *head.notes])
     md = atomic_write_text(d / "report.md", _markdown(data, (cols, rows), figures, sampled,
                                                       shown, head, key, decomp))
     page = atomic_write_text(d / "report.html", _html(data, (cols, rows), figures, sampled,

@@ -144,8 +144,11 @@ def test_report_writes_the_decomposition(tmp_path):
         '[study]\nname = "fake"\n[report.decomposition]\nbaseline = "PEO"\nfull = "PLM"\n'
         'charges_mAh_per_cm2 = [0.01, 0.02]\n')
     md, page = write_report(tmp_path)
-    assert "PLM suppresses dendrites in this model" in md.read_text()
-    assert "PLM suppresses dendrites in this model" in page.read_text()
+    # the verdict is the headline (the answer at a glance), before any table
+    headline = md.read_text().split("## Headline", 1)[1].split("\n## ", 1)[0]
+    assert "PLM suppresses dendrites in this model" in headline
+    html_head = page.read_text().split("<h2>Headline</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "PLM suppresses dendrites in this model" in html_head
     with open(tmp_path / "decomposition_effects.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert {(r["property"], r["cases"]) for r in rows} == {("all properties", "PLM - PEO")}
