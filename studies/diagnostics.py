@@ -93,17 +93,28 @@ def _mesh_cells(case: Any, bundle: Any) -> Diagnostic:
                       "refused above --max-cells)")
 
 
+def _initial_li_film_um(case: Any) -> float:
+    """Thickness of a phase-field case's initial Li film [um] (0 for other cases): layers
+    inside it hold Li metal at the start, part of the electrode, not of the ion stack."""
+    initial = getattr(getattr(case, "physics", None), "initial", None) if (
+        case.type == "phasefield") else None
+    return float(getattr(initial, "layer_thickness_um", 0.0) or 0.0)
+
+
 def _stack_layers(case: Any) -> list[dict[str, Any]]:
     """Per layer, anode to cathode: region, material, thickness, transport at T."""
     geo = case.geometry.resolved()
     T = case.conditions.temperature_K
     mats = case.layer_materials()
-    out = []
+    film_um = _initial_li_film_um(case)
+    out, top_um = [], 0.0
     for region, layer, frac in zip(region_names(geo.layers), geo.layers,
                                    case.geometry.open_fractions(), strict=True):
         mat = mats[region]
+        top_um += layer.thickness_um
         row = {"region": region, "material": mat.name, "L_m": layer.thickness_um * UM,
-               "layer": layer, "open": frac, "mat": mat, "tr": None}
+               "layer": layer, "open": frac, "mat": mat, "tr": None,
+               "in_li_film": top_um <= film_um * (1 + 1e-9)}
         if mat.ion_conducting:
             row["tr"] = mat.transport(T)
         out.append(row)
@@ -119,11 +130,12 @@ def _electrochem(case: Any, h_um: float, h_src: str) -> list[Diagnostic]:
 
     # electronically conducting layers (Li metal) belong to the electrode, not the stack
     everything = _stack_layers(case)
-    layers = [r for r in everything if r["tr"] is not None
-              or r["mat"].electronic_conductivity_S_per_m is None]
+    layers = [r for r in everything if not r["in_li_film"] and (
+        r["tr"] is not None or r["mat"].electronic_conductivity_S_per_m is None)]
     if len(layers) < len(everything):
         add("electrode_layers", ", ".join(r["region"] for r in everything if r not in layers),
-            "", "info", "metal layers are part of the electrode: left out of the ion stack")
+            "", "info", "metal layers and layers inside the initial Li film are part of the "
+            "electrode: left out of the ion stack")
     blocked = [r["region"] for r in layers if r["tr"] is None]
     if blocked:
         add("ion_blocking_layers", ", ".join(blocked), "",

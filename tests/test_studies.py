@@ -394,6 +394,18 @@ geometry = {layers = [{material = "Li", thickness_um = 2.0}, {material = "PEO", 
 """
 
 
+def test_layers_inside_the_initial_li_film_join_the_electrode():
+    """A phase-field case whose first layer is filled by the initial Li film: the film layer
+    is electrode, so the stack limit is PEO's alone (5.6 um, 12.3 mA/cm^2 at 60 C), not
+    that of the 7.1 um including the film (9.7 mA/cm^2)."""
+    study = load_study(Path(__file__).parents[1] / "studies" / "dendrite_peo_vs_plm.toml")
+    case = next(c for c in study.cases if c.name == "PEO__i0.5__seed1")
+    assert _diag(case, "electrode_layers").value == "Li_film"
+    assert _diag(case, "i_over_ilim[stack]").value == pytest.approx(
+        _diag(case, "i_over_ilim[PEO]").value)
+    assert _diag(case, "i_over_ilim[stack]").value == pytest.approx(0.5 / 12.3, rel=2e-3)
+
+
 def test_metal_layers_join_the_electrode_and_blocking_layers(monkeypatch):
     case = load_study_text(METAL).case("X")
     assert _diag(case, "electrode_layers").value == "Li"
