@@ -20,6 +20,43 @@ Kinetics = Literal["reversible", "butler_volmer"]
 
 
 @dataclass(frozen=True)
+class InterfaceSpec:
+    """Interfacial R_i || C_i of one internal interface ``A|B`` (TOML
+    ``physics.interfaces."A|B"``).
+
+    Attributes:
+        resistance_ohm_cm2: area-specific resistance R_i [ohm cm^2]; [assumption] 0
+            (continuous electrochemical potentials: an ideal interface).  The seed's SI
+            gives no value for the PEO|LLZO or PEO|MOF interfaces: set the one measured
+            (or assumed) for your cell.
+        capacitance_uF_per_cm2: C_i in parallel [uF/cm^2]; [assumption] 0 (the charging
+            of the interface is neglected); needs resistance_ohm_cm2 > 0.
+        transport: ``"salt_neutral"`` (both ions cross in proportion to their
+            transference numbers: an extra arc R_i / (1 + j w R_i C_i) and no salt drawn;
+            DC steady shift i R_i / t+, ohmic shift i R_i) or ``"cation"`` (Li+ only: DC
+            shift i R_i, plus salt polarisation around the interface at low frequency).
+    """
+
+    resistance_ohm_cm2: float = 0.0
+    capacitance_uF_per_cm2: float = 0.0
+    transport: Literal["salt_neutral", "cation"] = "salt_neutral"
+
+    def __post_init__(self) -> None:
+        require(self.resistance_ohm_cm2 >= 0, "resistance_ohm_cm2", ">= 0",
+                self.resistance_ohm_cm2)
+        require(self.capacitance_uF_per_cm2 >= 0, "capacitance_uF_per_cm2", ">= 0",
+                self.capacitance_uF_per_cm2)
+        require(self.capacitance_uF_per_cm2 == 0 or self.resistance_ohm_cm2 > 0,
+                "capacitance_uF_per_cm2",
+                "0 when resistance_ohm_cm2 = 0 (a short-circuited capacitor has no effect)",
+                self.capacitance_uF_per_cm2)
+
+    @property
+    def active(self) -> bool:
+        return self.resistance_ohm_cm2 > 0
+
+
+@dataclass(frozen=True)
 class Config:
     """NPP physics of one case (TOML ``[cases.physics]``).
 
@@ -56,6 +93,9 @@ class Config:
         time: adaptive time-step controller for transient runs [s].
         output_times_s: times written as fields (hit exactly); the end time always is.
         profile_points: number of points of ``profile_axis.csv``.
+        interfaces: interfacial R_i || C_i per internal interface, keyed by its name
+            ``"A|B"`` (:class:`InterfaceSpec`; default none: ideal interfaces).
+            Electroneutral only.
     """
 
     formulation: Formulation = "electroneutral"
@@ -79,6 +119,7 @@ class Config:
         dt_initial=1e-4, dt_max=10.0, target_iterations=4, growth_factor=1.5))
     output_times_s: list[float] = field(default_factory=list)
     profile_points: int = 401
+    interfaces: dict[str, InterfaceSpec] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         require(self.degree in (1, 2), "degree", "1 or 2", self.degree)
@@ -105,6 +146,10 @@ class Config:
         require(all(t > 0 for t in self.output_times_s), "output_times_s", "positive times",
                 self.output_times_s)
         require(self.profile_points >= 2, "profile_points", ">= 2", self.profile_points)
+        require(self.formulation == "electroneutral"
+                or not any(s.active for s in self.interfaces.values()), "interfaces",
+                'formulation = "electroneutral" (interfacial R/C are not implemented with '
+                "full Poisson)", sorted(self.interfaces))
 
     @property
     def quadrature(self) -> int:

@@ -42,6 +42,7 @@ from petsc4py import PETSc
 
 from fem.constants import FARADAY_C_PER_MOL as F
 from fem.npp import forms
+from fem.npp import interfaces as itf
 from fem.npp.coefficients import NPPInputError
 from fem.npp.problem import NPPProblem
 
@@ -103,7 +104,8 @@ class SmallSignal:
         """(K, M, b_F, b_C, I) on W: bilinear K, M (test, trial), linear b_F, b_C and the
         current functional I(direction) as a linear form (see module docstring)."""
         p = self.p
-        du, v = ufl.TrialFunction(p.W), ufl.TestFunctions(p.W)
+        du, tests = ufl.TrialFunction(p.W), ufl.TestFunctions(p.W)
+        v = itf.effective(tests, p.jumps)
         cp, ca = p.concentrations(p.u)
         K = ufl.derivative(p.residual, p.u, du)
         M = ufl.derivative(forms.storage(cp, v[0], p.dx) + forms.storage(ca, v[1], p.dx),
@@ -111,10 +113,12 @@ class SmallSignal:
         zero = dfem.Constant(p.mesh, default_scalar_type(0.0))
         b_F = b_C = zero * v[0] * p.ds(p.cathode)
         if not p.poisson:
-            t_plus = p.D_plus * cp / (p.D_plus * cp + p.D_anion * ca)
+            t_plus = itf.transference(p, p.u)
             split = t_plus * v[0] - (1.0 - t_plus) * v[1]
             c_hat = self._c_dl_hat()
             dpsi = ufl.derivative(p.potential(p.u), p.u, du)
+            if p.jumps:  # interfacial C_i: charging current j w C_i [d psi] (t+ at the state)
+                M += p.interface_charge(p.u, lambda jp: itf.jump(dpsi, jp.chi), tests)
             for tag in (p.anode, p.cathode):
                 M += c_hat * dpsi * split * p.ds(tag)
             b_C = c_hat * split * p.ds(p.cathode)
@@ -155,11 +159,11 @@ class SmallSignal:
     def _dirichlet(self) -> list:
         """Full Poisson: delta-psi = 0 at the anode, Re delta-psi = 1 at the cathode."""
         p = self.p
+        bcs = p.jump_bcs(self.W2) + p.jump_bcs(self.W2, self.n)
         if not p.poisson:
-            return []
+            return bcs
         fdim = p.mesh.topology.dim - 1
-        bcs = []
-        for comp in (2, 5):
+        for comp in (2, self.n + 2):
             for tag, value in ((p.anode, 0.0), (p.cathode, 1.0 if comp == 2 else 0.0)):
                 dofs = dfem.locate_dofs_topological(self.W2.sub(comp), fdim,
                                                     p.bundle.facet_tags.find(tag))

@@ -13,6 +13,8 @@ All per unit area [ohm m^2], angular frequency omega = 2 pi f [1/s].
   Macdonald 1953, Phys. Rev. 92, 4; Bazant, Thornton & Ajdari 2004, Phys. Rev. E 70,
   021506):  Z = [L + 2 sigma tanh(k L/2) / (j omega eps k)] / (sigma + j omega eps),
   k^2 = (1 + j omega lambda_D^2 / D) / lambda_D^2.
+- :func:`interface_arc`: an interfacial R_i || C_i between layers that passes the ions in
+  proportion to their transference numbers adds R_i / (1 + j omega R_i C_i) in series.
 """
 
 from __future__ import annotations
@@ -75,3 +77,9 @@ def debye_blocking_cell(omega, L: float, c0: float, D: float, eps_r: float,
     lam2 = eps * R * T / (2.0 * F**2 * c0)
     k = np.sqrt((1.0 + 1j * w * lam2 / D) / lam2)
     return (L + 2.0 * sigma * np.tanh(k * L / 2) / (1j * w * eps * k)) / (sigma + 1j * w * eps)
+
+
+def interface_arc(omega, R_i: float, C_i: float) -> np.ndarray:
+    """R_i || C_i of a salt-neutral interface between layers [ohm m^2] (its extra arc)."""
+    w = np.asarray(omega, dtype=complex)
+    return R_i / (1.0 + 1j * w * R_i * C_i)

@@ -7,7 +7,11 @@ the bulk resistance R_b (high-frequency intercept) and sigma = l / (R_b A) per t
 (``arrhenius.csv``) and the Arrhenius Ea; for Li electrodes the interfacial arc (R_ct), the
 diffusion arc (R_d, its peak frequency and tau), and optionally the Bruce-Vincent t+ with
 R0 and R_ss read off spectra before and after a virtual polarisation (I0, I_ss from the DC
-route of :mod:`fem.npp.measure`).
+route of :mod:`fem.npp.measure`).  Every spectrum is also fitted with the equivalent
+circuit of :mod:`fem.npp.impedance_circuit` (``circuit_fit.csv``: fitted values with their
+standard errors next to the read-off ones).  Interfaces between layers may carry R_i || C_i
+(``interfaces``); ``formulation = "poisson"`` resolves the electrodes' diffuse layers
+(blocking electrodes), guarded by the Debye-length resolution of the mesh.
 """
 
 from __future__ import annotations
@@ -26,13 +30,15 @@ from fem.config import require
 from fem.log import get_logger
 from fem.materials import EV_TO_J_PER_MOL
 from fem.npp.build import build_problem
-from fem.npp.config import Config
+from fem.npp.config import Config, InterfaceSpec
 from fem.npp.impedance import ElectrodeModel, SmallSignal
+from fem.npp.impedance_checks import debye_guard
+from fem.npp.impedance_circuit import circuit_of, circuit_rows
 from fem.npp.impedance_fit import frequencies_Hz, read_arcs, table_rows
 from fem.npp.measure import _case_conditions, arrhenius_fit, initial_response
 from fem.npp.postprocess import Postprocessor
 from fem.npp.problem import Drive
-from fem.npp.solve import solve_steady
+from fem.npp.solve import equilibrate, solve_steady
 
 log = get_logger("npp.impedance")
 COLUMNS = ["f_Hz", "Re_Z_Ohm_cm2", "Im_Z_Ohm_cm2", "abs_Z_Ohm_cm2",
@@ -41,7 +47,7 @@ COLUMNS = ["f_Hz", "Re_Z_Ohm_cm2", "Im_Z_Ohm_cm2", "abs_Z_Ohm_cm2",
 
 @dataclass(frozen=True)
 class ImpedanceConfig:
-    """Physics of an ``impedance`` case (electroneutral NPP, small signal about rest).
+    """Physics of an ``impedance`` case (NPP small signal about rest).
 
     Attributes:
         electrodes: ``"blocking"`` (stainless steel, SS|CSE|SS) or ``"lithium"``.
@@ -55,6 +61,15 @@ class ImpedanceConfig:
         degree: Lagrange degree.
         bruce_vincent: Li electrodes: also the EIS-based Bruce-Vincent t+ at
             ``voltage_V`` ([SI] 10 mV).
+        formulation: ``"electroneutral"`` (default; electrodes' double layers as C_dl) or
+            ``"poisson"`` (full Poisson, blocking electrodes: the diffuse layers are
+            resolved by the mesh, C_dl is not used; refused when the cells at the
+            electrodes exceed 3 Debye lengths, warned above 0.5 (P1) / 1 (P2)).
+        permittivity_scale: factor on every eps_r with full Poisson (1 = physical; a
+            larger value widens the Debye layer so that a coarser mesh resolves it).
+        interfaces: R_i || C_i per internal interface ``"A|B"``
+            (:class:`fem.npp.config.InterfaceSpec`; default none).
+        fit_circuit: fit the equivalent circuit to every spectrum.
     """
 
     electrodes: str = "blocking"
@@ -69,6 +84,10 @@ class ImpedanceConfig:
     degree: int = 1
     bruce_vincent: bool = False
     voltage_V: float = 0.01
+    formulation: str = "electroneutral"
+    permittivity_scale: float = 1.0
+    interfaces: dict[str, InterfaceSpec] = field(default_factory=dict)
+    fit_circuit: bool = True
 
     def __post_init__(self) -> None:
         require(self.electrodes in ("blocking", "lithium"), "electrodes",
@@ -89,6 +108,14 @@ class ImpedanceConfig:
         require(not self.bruce_vincent or self.electrodes == "lithium", "bruce_vincent",
                 "electrodes = 'lithium'", self.bruce_vincent)
         require(self.voltage_V > 0, "voltage_V", "> 0", self.voltage_V)
+        require(self.formulation in ("electroneutral", "poisson"), "formulation",
+                "'electroneutral' or 'poisson'", self.formulation)
+        require(self.formulation == "electroneutral" or self.electrodes == "blocking",
+                "formulation", "'electroneutral' with lithium electrodes (full Poisson "
+                "supports blocking electrodes only)", self.formulation)
+        require(self.permittivity_scale > 0, "permittivity_scale", "> 0",
+                self.permittivity_scale)
+        self.npp_config()  # interfaces vs formulation, checked once here
 
     @property
     def lithium(self) -> bool:
@@ -98,7 +125,9 @@ class ImpedanceConfig:
         kin = "butler_volmer" if self.lithium else "reversible"
         return Config(degree=self.degree, kinetics=kin,  # type: ignore[arg-type]
                       exchange_current_density_mA_per_cm2=self.exchange_current_density_mA_per_cm2,
-                      alpha_anodic=self.alpha_anodic, alpha_cathodic=self.alpha_cathodic)
+                      alpha_anodic=self.alpha_anodic, alpha_cathodic=self.alpha_cathodic,
+                      formulation=self.formulation,  # type: ignore[arg-type]
+                      permittivity_scale=self.permittivity_scale, interfaces=self.interfaces)
 
     def electrode_model(self) -> ElectrodeModel:
         return ElectrodeModel(self.electrodes,  # type: ignore[arg-type]
@@ -111,6 +140,9 @@ def _cell(case: Any, bundle: Any, T_C: float):
     problem = build_problem(bundle, case.region_materials(bundle),
                             _case_conditions(case, T_C), cfg.npp_config(), case.solver,
                             drive=drive)
+    if problem.poisson:
+        debye_guard(problem)  # refuses an unresolved diffuse layer before any solve
+        equilibrate(problem)
     return problem, SmallSignal(problem, cfg.electrode_model())
 
 
@@ -123,6 +155,10 @@ def _spectrum(case: Any, bundle: Any, T_C: float, f: np.ndarray) -> dict[str, An
     arcs["sigma_S_per_m"] = L_m / (arcs["R_b_ohm_cm2"] * 1e-4)
     log.info("%s: T = %g C, R_b = %.6g ohm cm^2, sigma = %.6g S/m", case.name, T_C,
              arcs["R_b_ohm_cm2"], arcs["sigma_S_per_m"])
+    if cfg.fit_circuit:
+        fitted = circuit_of(cfg).fit(f, Z)
+        arcs["fit"] = fitted
+        arcs["fit_rms_rel"] = fitted.rms_rel
     return {"Z": Z, **arcs}
 
 
@@ -186,8 +222,15 @@ def run_impedance(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str,
                     [(T, res[T]["R_b_ohm_cm2"], res[T]["sigma_S_per_m"]) for T in temps])
     metrics: dict[str, Any] = {"temperatures_C": temps, "frequencies": len(f)}
     for key in res[T_case]:
-        if key != "Z":
+        if key not in ("Z", "fit"):
             metrics[key] = res[T_case][key]
+    if cfg.fit_circuit:
+        fit_rows = circuit_rows(res[T_case]["fit"], res[T_case])
+        out.write_table("circuit_fit", ["quantity", "read_off", "fitted", "std", "unit"],
+                        fit_rows)
+        for r in fit_rows:
+            metrics[f"fit_{r['quantity']}"] = r["fitted"]
+            metrics[f"fit_{r['quantity']}_std"] = r["std"]
     metrics["sigma_S_per_m_vs_T"] = [res[T]["sigma_S_per_m"] for T in temps]
     if len(temps) >= 2:
         ea, _ = arrhenius_fit([T + 273.15 for T in temps], metrics["sigma_S_per_m_vs_T"])

@@ -43,7 +43,7 @@ class Postprocessor:
         cpm, cam = p.concentrations(p.u_nm1)
         a0, a1, a2 = p.a
         dcdt = forms.time_derivative(self.cp, cpn, cpm, p.dt, a0, a1, a2)
-        mu = ufl.split(p.u)
+        mu = p.mu(p.u)  # broken across resistive interfaces
         self.psi = p.potential(p.u)
         V0, self._dofs0 = p.W.sub(0).collapse()
         self._V0 = V0

@@ -29,6 +29,7 @@ from petsc4py import PETSc
 
 from fem.constants import FARADAY_C_PER_MOL
 from fem.npp import forms
+from fem.npp import interfaces as itf
 from fem.npp.coefficients import (
     NPPInputError,
     RegionTransport,
@@ -89,7 +90,10 @@ class NPPProblem:
         tdim = msh.topology.dim
         msh.topology.create_connectivity(tdim - 1, tdim)
         P = basix.ufl.element("Lagrange", msh.basix_cell(), config.degree)
-        self.n_fields = 3 if self.poisson else 2
+        n_base = 3 if self.poisson else 2
+        # resistive interfaces: two jump fields each (fem.npp.interfaces)
+        self.jumps = itf.jumps(self, config.interfaces, n_base)
+        self.n_fields = n_base + 2 * len(self.jumps)
         self.W = dfem.functionspace(msh, basix.ufl.mixed_element([P] * self.n_fields))
         self.u = dfem.Function(self.W, name="u")
         self.u_n = dfem.Function(self.W, name="u_n")
@@ -98,6 +102,7 @@ class NPPProblem:
         md = {"quadrature_degree": config.quadrature}
         self.dx = ufl.Measure("dx", msh, subdomain_data=bundle.cell_tags, metadata=md)
         self.ds = ufl.Measure("ds", msh, subdomain_data=bundle.facet_tags, metadata=md)
+        self.dS = ufl.Measure("dS", msh, subdomain_data=bundle.facet_tags, metadata=md)
         self.anode = bundle.boundary_tag("anode")
         self.cathode = bundle.boundary_tag("cathode")
         self.dt = dfem.Constant(msh, default_scalar_type(1.0))
@@ -177,43 +182,62 @@ class NPPProblem:
             bcs.append(dfem.dirichletbc(zero, self._dofs(2, self.anode), self.W.sub(2)))
             bcs.append(dfem.dirichletbc(self.psi_cell, self._dofs(2, self.cathode),
                                         self.W.sub(2)))
-        return bcs
+        return bcs + self.jump_bcs(self.W)
+
+    def jump_bcs(self, space, offset: int = 0) -> list:
+        """The jump fields held at 0 off their interfaces, on ``space`` (components from
+        ``offset``: the small-signal block space reuses them for Re and Im)."""
+        return [itf.zero_off_interface(space, offset + jp.field + k, jp, self.bundle.facet_tags)
+                for jp in self.jumps for k in (0, 1)]
 
     # -- expressions ---------------------------------------------------------------------
+    def mu(self, u):
+        """UFL (mu+, mu_a) of ``u``: broken across resistive interfaces (with their jumps)."""
+        return itf.effective(ufl.split(u), self.jumps)
+
     def concentrations(self, u):
         """UFL (c+, c_a) [c_ref] of a state function ``u`` of this space."""
-        f = ufl.split(u)
+        mp, ma = self.mu(u)
         if self.poisson:
-            return forms.poisson_concentrations(f[0], f[1], f[2])
-        return forms.en_concentrations(f[0], f[1], self.c_fixed)
+            return forms.poisson_concentrations(mp, ma, ufl.split(u)[2])
+        return forms.en_concentrations(mp, ma, self.c_fixed)
 
     def potential(self, u):
         """UFL psi = F phi / RT of ``u`` (EN: mu+ - ln c+)."""
-        f = ufl.split(u)
         if self.poisson:
-            return f[2]
-        return forms.en_potential(f[0], self.concentrations(u)[0])
+            return ufl.split(u)[2]
+        return forms.en_potential(self.mu(u)[0], self.concentrations(u)[0])
 
     def fluxes(self, u):
         """UFL (N+, N_a) [c_ref um/s] of ``u``."""
-        f = ufl.split(u)
+        mp, ma = self.mu(u)
         cp, ca = self.concentrations(u)
-        return forms.species_flux(self.D_plus, cp, f[0]), forms.species_flux(self.D_anion, ca,
-                                                                             f[1])
+        return forms.species_flux(self.D_plus, cp, mp), forms.species_flux(self.D_anion, ca, ma)
+
+    def interface_charge(self, u, psi_rate, v):
+        """Charging current of the interfaces' C_i (``psi_rate(jump)``: rate of [psi])."""
+        return itf.charge_terms(self, u, psi_rate, v)
 
     def _residual(self):
-        f, v = ufl.split(self.u), ufl.TestFunctions(self.W)
+        f, tests = ufl.split(self.u), ufl.TestFunctions(self.W)
+        mp, ma = self.mu(self.u)
+        v = itf.effective(tests, self.jumps)
         (cp, ca), (cpn, can), (cpm, cam) = (self.concentrations(w)
                                             for w in (self.u, self.u_n, self.u_nm1))
         a0, a1, a2 = self.a
         dx, ds = self.dx, self.ds
         F = (forms.storage(forms.time_derivative(cp, cpn, cpm, self.dt, a0, a1, a2), v[0], dx)
-             + forms.transport(self.D_plus, cp, f[0], v[0], dx)
+             + forms.transport(self.D_plus, cp, mp, v[0], dx)
              + forms.storage(forms.time_derivative(ca, can, cam, self.dt, a0, a1, a2), v[1], dx)
-             + forms.transport(self.D_anion, ca, f[1], v[1], dx))
+             + forms.transport(self.D_anion, ca, ma, v[1], dx))
         if self.poisson:
             F += forms.poisson(self.lam2, f[2], forms.charge_density(cp, ca, self.c_fixed),
-                               v[2], dx)
+                               tests[2], dx)
+        if self.jumps:
+            F += itf.resistive_terms(self, self.u, tests)
+            psis = [self.potential(w) for w in (self.u, self.u_n, self.u_nm1)]
+            F += self.interface_charge(self.u, lambda jp: forms.time_derivative(
+                *(itf.jump(q, jp.chi) for q in psis), self.dt, a0, a1, a2), tests)
         kind = self.drive.kind
         if kind in ("galvanostatic", "si_literal"):
             F += forms.boundary_influx(self.flux_in, v[0], ds(self.cathode))
