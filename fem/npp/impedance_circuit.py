@@ -2,13 +2,14 @@
 
 The circuit is the one a lab fits to a symmetric cell, elements in series:
 
-    R_b  +  sum_k (R_k || C_k)  +  [ Z_d = R_d tanh(sqrt(j w tau)) / sqrt(j w tau) ]
+    R_b [|| C_g]  +  sum_k (R_k || C_k)  +  [ Z_d = R_d tanh(sqrt(j w tau)) / sqrt(j w tau) ]
          +  [ 1 / (j w C_s) ]
 
 one parallel RC per arc (the two electrodes' charge transfer together, 2 R_ct || C_dl / 2,
 and one per interface between layers that has a capacitance), the finite-length diffusion
 element for non-blocking cells and the series capacitance of blocking ones (C_dl / 2).
-The parameters are fitted in log space with ``scipy.optimize.least_squares`` to the
+With full Poisson the bulk is R_b || C_g (the geometric capacitance eps / L, which the
+electroneutral model does not have).  The parameters are fitted in log space with ``scipy.optimize.least_squares`` to the
 relative complex residual (Z_fit - Z) / |Z| (modulus weighting, so every decade counts);
 their standard errors come from the Jacobian at the optimum,
 cov = s^2 (J^T J)^-1, s^2 = sum of squared residuals / (2 n_f - n_p).
@@ -26,14 +27,15 @@ from scipy.optimize import least_squares
 @dataclass(frozen=True)
 class Circuit:
     """Topology: ``arcs`` parallel RC elements, a Warburg (``diffusion``) and/or a series
-    capacitance (``blocking``)."""
+    capacitance (``blocking``); ``geometric``: C_g across R_b."""
 
     arcs: int
     diffusion: bool = False
     blocking: bool = False
+    geometric: bool = False
 
     def names(self) -> list[str]:
-        out = ["R_b"]
+        out = ["R_b", "C_g"] if self.geometric else ["R_b"]
         for k in range(self.arcs):
             out += [f"R_arc{k + 1}", f"C_arc{k + 1}"]
         if self.diffusion:
@@ -47,6 +49,8 @@ class Circuit:
         w = np.asarray(omega, dtype=float)
         it = iter(params)
         Z = np.full(w.shape, next(it), dtype=complex)
+        if self.geometric:
+            Z = Z / (1.0 + 1j * w * Z * next(it))
         for _ in range(self.arcs):
             R, C = next(it), next(it)
             Z += R / (1.0 + 1j * w * R * C)
@@ -70,7 +74,8 @@ def circuit_of(cfg) -> Circuit:
     lithium = cfg.electrodes == "lithium"
     arcs = int(lithium) + sum(1 for s in cfg.interfaces.values()
                               if s.active and s.capacitance_uF_per_cm2 > 0)
-    return Circuit(arcs=arcs, diffusion=lithium, blocking=not lithium)
+    return Circuit(arcs=arcs, diffusion=lithium, blocking=not lithium,
+                   geometric=cfg.formulation == "poisson")
 
 
 def _peaks(omega: np.ndarray, Z: np.ndarray) -> list[tuple[float, float]]:
@@ -93,6 +98,8 @@ def initial_guesses(circuit: Circuit, omega: np.ndarray, Z: np.ndarray) -> list[
     R_total = max(float(np.max(z.real) - np.min(z.real)), 1e-12 * abs(z[0]))
     head = [max(float(z[0].real), 1e-6 * R_total)]
     peaks = _peaks(w, z)
+    if circuit.geometric:  # the highest-frequency arc is the bulk's
+        head = list(peaks.pop(0)) if peaks else [R_total / 2, 2.0 / (w[0] * R_total)]
     tail = []
     if circuit.diffusion:
         R_d, C_d = peaks.pop() if peaks else (R_total / 2, 1.0 / (w[-1] * R_total))
@@ -153,15 +160,16 @@ def fit(circuit: Circuit, f_Hz, Z_ohm_m2, x0: np.ndarray | None = None) -> FitRe
         std = np.full(values.shape, math.inf)
     rms = math.sqrt(2.0 * sol.cost / (2 * Z.size))
     # arcs from high to low frequency (ascending R C), whatever order the optimum found
-    arcs = sorted(range(circuit.arcs), key=lambda k: values[1 + 2 * k] * values[2 + 2 * k])
-    idx = [0, *[1 + 2 * k + i for k in arcs for i in (0, 1)],
-           *range(1 + 2 * circuit.arcs, values.size)]
+    g = 2 if circuit.geometric else 1
+    arcs = sorted(range(circuit.arcs), key=lambda k: values[g + 2 * k] * values[g + 1 + 2 * k])
+    idx = [*range(g), *[g + 2 * k + i for k in arcs for i in (0, 1)],
+           *range(g + 2 * circuit.arcs, values.size)]
     return FitResult(circuit.names(), values[idx], std[idx], rms, bool(sol.success))
 
 
 #: (fitted name, quantity, factor SI -> unit, unit, read-off key of impedance_fit.read_arcs)
 _UNITS = {"R": (1e4, "ohm cm^2"), "C": (1e2, "uF/cm^2"), "t": (1.0, "s")}
-_READ = {"R_b": "R_b_ohm_cm2", "R_d": "R_d_ohm_cm2", "tau_d": "diffusion_tau_s",
+_READ = {"R_b": "R_b_ohm_cm2", "C_g": "", "R_d": "R_d_ohm_cm2", "tau_d": "diffusion_tau_s",
          "C_s": "capacitance_uF_per_cm2"}
 
 
