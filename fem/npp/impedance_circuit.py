@@ -144,8 +144,10 @@ def fit(circuit: Circuit, f_Hz, Z_ohm_m2, x0: np.ndarray | None = None) -> FitRe
     weight = 1.0 / np.abs(Z)
 
     def residual(logp: np.ndarray) -> np.ndarray:
-        d = (circuit.impedance(omega, np.exp(logp)) - Z) * weight
-        return np.concatenate([d.real, d.imag])
+        with np.errstate(all="ignore"):  # trial steps may overflow: a large residual
+            d = (circuit.impedance(omega, np.exp(logp)) - Z) * weight
+        r = np.concatenate([d.real, d.imag])
+        return np.where(np.isfinite(r), r, 1e10)
 
     sols = [least_squares(residual, np.log(x), method="lm", xtol=1e-15, ftol=1e-15,
                           gtol=1e-15, max_nfev=20000) for x in starts]

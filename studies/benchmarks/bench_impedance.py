@@ -11,8 +11,8 @@ frequency, the 50-frequency spectrum, and Z at 1e5 Hz and 1e-3 Hz as a correctne
 
 Usage::
 
-    .venv/bin/python studies/benchmarks/bench_impedance.py            # writes results_impedance.*
-    .venv/bin/python studies/benchmarks/bench_impedance.py --dofs 2e4
+    .venv/bin/python studies/benchmarks/bench_impedance.py --record   # results_impedance.* here
+    .venv/bin/python studies/benchmarks/bench_impedance.py --dofs 2e4 # results/benchmarks/
 """
 
 from __future__ import annotations
@@ -75,8 +75,9 @@ def run(ranks: int, dofs: float) -> dict:
     return rec
 
 
-def write(records: list[dict]) -> None:
-    (HERE / "results_impedance.json").write_text(json.dumps(records, indent=2) + "\n")
+def write(records: list[dict], stem: Path) -> None:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(records, indent=2) + "\n")
     lines = ["# Impedance benchmark: 50-frequency spectrum, Li | PEO | Li, 100 x 20 um "
              "(EN, P1, 60 C)", "",
              f"Machine: {platform.node()} ({os.cpu_count()} CPUs); a shared, loaded 2-core "
@@ -91,14 +92,21 @@ def write(records: list[dict]) -> None:
                      f"{r['per_frequency_s']:.3f} | {r['spectrum_s']:.1f} | "
                      f"{z1[0]:.4f}{z1[1]:+.4f}j | {z2[0]:.3f}{z2[1]:+.3f}j | "
                      f"{r['load_avg_1min']:.1f} |")
-    (HERE / "results_impedance.md").write_text("\n".join(lines) + "\n")
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--single", action="store_true", help="one run in this process")
     ap.add_argument("--dofs", type=float, default=1e5)
+    ap.add_argument("--record", action="store_true",
+                    help="write the tracked results next to this script (make bench)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="results file stem (default: results/benchmarks/results_impedance, "
+                         "or studies/benchmarks/results_impedance with --record)")
     args = ap.parse_args()
+    stem = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
+        "results_impedance"
     if args.single:
         from mpi4py import MPI
 
@@ -107,7 +115,7 @@ def main() -> None:
             print(json.dumps(rec))
         return
     run(1, 2e3)  # warm the JIT cache
-    write([run(k, args.dofs) for k in (1, 2)])
+    write([run(k, args.dofs) for k in (1, 2)], stem)
 
 
 if __name__ == "__main__":
