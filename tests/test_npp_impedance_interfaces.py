@@ -189,3 +189,31 @@ def test_fit_of_computed_spectra(shared_tmp):
     for key, (value, tol) in expected.items():
         assert m[f"fit_{key}"] == pytest.approx(value, rel=tol), key
     assert abs(m["R_d_ohm_cm2"] / expected["R_d_ohm_cm2"][0] - 1) > 0.02  # read-off is worse
+
+
+EIS_STUDY = """
+[study]
+name = "eis"
+type = "impedance"
+[[cases]]
+name = "PLM"
+geometry = { preset = "plm_12.6", width_um = 2.0, mesh = { size_um = 0.25 } }
+physics = { interfaces = { "PE_PEO|LLZO_layer" = { resistance_ohm_cm2 = 50.0 } } }
+"""
+
+
+def test_check_refuses_unknown_interfaces_and_unresolved_debye_layers():
+    """Before meshing: an interface name not in the geometry and a full-Poisson case whose
+    electrode cells (0.1 um) exceed 3 Debye lengths are errors that name the field."""
+    from studies.diagnostics import diagnose, errors
+    from studies.schema import load_study_text
+
+    assert not errors(diagnose(load_study_text(EIS_STUDY).case("PLM")))
+    bad = EIS_STUDY.replace("PE_PEO|LLZO_layer", "LLZO_layer|PE_PEO")
+    (err,) = errors(diagnose(load_study_text(bad).case("PLM")))
+    assert "expected an internal interface of the geometry (MOF_layer|PE_PEO, " \
+           "PE_PEO|LLZO_layer)" in err.message
+    pnp = EIS_STUDY.replace('interfaces = { "PE_PEO|LLZO_layer" = { resistance_ohm_cm2 = 50.0 '
+                            '} }', 'formulation = "poisson", permittivity_scale = 1e4')
+    names = sorted(d.name for d in errors(diagnose(load_study_text(pnp).case("PLM"))))
+    assert names == ["impedance.h_over_debye_anode", "impedance.h_over_debye_cathode"]

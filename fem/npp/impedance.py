@@ -21,6 +21,11 @@ Electrodes (both alike, the cathode at y = H carries the perturbation delta-V):
   resolved by the mesh, no Stern layer).
 - ``lithium``: linearised Butler-Volmer of the problem's config (R_ct = RT / (F i0
   (alpha_a + alpha_c))) in parallel with C_dl (electroneutral only).
+
+Interfaces between layers with R_i || C_i (:mod:`fem.npp.interfaces`): their resistive
+terms are part of the residual, hence of K; their charging current j omega C_i [d psi] is
+added to M (with the transference split at the state), and their jump fields are held at
+0 off the interface in both the Re and the Im part.
 """
 
 from __future__ import annotations

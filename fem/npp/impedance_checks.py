@@ -3,7 +3,7 @@ resolution that full Poisson needs (docs/theory/impedance.md sec. 6).
 
 With full Poisson the diffuse layers at the blocking electrodes (width lambda_D) carry
 the low-frequency capacitance, so the cells there must resolve lambda_D.  Measured on the
-Macdonald cell (tests/test_npp_impedance_study.py, docs table): the spectrum's error is
+Macdonald cell (docs/theory/impedance.md sec. 6): the spectrum's error is
 ~0.04 (h / lambda_D)^2 with P1 and ~1e-4 at h / lambda_D = 0.6 with P2; at
 h / lambda_D = 3 it is 25 % (P1) / 3 % (P2).  Physical polymer electrolytes have
 lambda_D < 1 nm: resolving it costs a nanometre mesh, so the run is refused above
@@ -89,6 +89,19 @@ def electrode_cell_size_um(bundle, tag: int) -> float:
     return msh.comm.allreduce(float(np.max(h)), op=MPI.MAX)
 
 
+def interface_name_errors(case: Any, prefix: str) -> list[dict[str, Any]]:
+    """One error diagnostic per ``physics.interfaces`` key that is not an internal
+    interface ``A|B`` of the case's layer stack (before meshing)."""
+    from geometries.spec import region_names
+
+    names = region_names(case.geometry.resolved().layers)
+    internal = [f"{a}|{b}" for a, b in zip(names, names[1:])]
+    return [{"name": f"{prefix}.interfaces.{name}", "value": None, "unit": "", "level": "error",
+             "message": f"physics.interfaces.{name}: expected an internal interface of the "
+                        f"geometry ({', '.join(internal) or 'none'})"}
+            for name in getattr(case.physics, "interfaces", {}) if name not in internal]
+
+
 def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
     """Diagnostics of an impedance case before meshing: interface names; for full Poisson
     h / lambda_D at the electrodes from the requested mesh sizes (error above 3)."""
@@ -103,12 +116,7 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
 
     geo = case.geometry.resolved()
     names = region_names(geo.layers)
-    internal = [f"{a}|{b}" for a, b in zip(names, names[1:])]
-    for name in cfg.interfaces:
-        if name not in internal:
-            add(f"interfaces.{name}", None, "", "error",
-                f"physics.interfaces.{name}: expected an internal interface of the geometry "
-                f"({', '.join(internal) or 'none'})")
+    out += interface_name_errors(case, "impedance")
     if cfg.formulation != "poisson":
         return out
     mats = case.region_materials()

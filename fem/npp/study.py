@@ -273,6 +273,9 @@ def check(case: Any, bundle: Any = None) -> list[dict[str, Any]]:
     except ValueError as err:
         add("drive", None, "", "error", str(err))
         return out
+    from fem.npp.impedance_checks import interface_name_errors
+
+    out += interface_name_errors(case, "npp")
     if cfg.mode == "transient" and case.conditions.end_time_s is None:
         add("end_time_s", None, "s", "error", "a transient run needs conditions.end_time_s")
     if drive.kind == "si_literal":
