@@ -175,11 +175,17 @@ _READ = {"R_b": "R_b_ohm_cm2", "C_g": "", "R_d": "R_d_ohm_cm2", "tau_d": "diffus
          "C_s": "capacitance_uF_per_cm2"}
 
 
+def circuit_arcs_total(result: FitResult) -> float:
+    """Sum of the fitted arcs' resistances [ohm cm^2] (the interfacial resistance)."""
+    return 1e4 * float(sum(v for n, v in zip(result.names, result.values)
+                           if n.startswith("R_arc")))
+
+
 def circuit_rows(result: FitResult, read: dict) -> list[dict]:
     """circuit_fit.csv rows: quantity (with its unit in the name), the value read off the
     spectrum where the lab reads one, the fitted value and its standard error."""
     rows = []
-    arcs_R, arcs_var = 0.0, 0.0
+    arcs_var = 0.0
     for name, value, std in zip(result.names, result.values, result.std):
         factor, unit = _UNITS[name[0]]
         suffix = {"ohm cm^2": "ohm_cm2", "uF/cm^2": "uF_per_cm2", "s": "s"}[unit]
@@ -187,10 +193,10 @@ def circuit_rows(result: FitResult, read: dict) -> list[dict]:
                                                                           math.nan),
                      "fitted": value * factor, "std": std * factor, "unit": unit})
         if name.startswith("R_arc"):
-            arcs_R += value * factor
             arcs_var += (std * factor) ** 2
     if any(n.startswith("R_arc") for n in result.names):
         rows.append({"quantity": "R_arcs_total_ohm_cm2",
-                     "read_off": read.get("R_interface_ohm_cm2", math.nan), "fitted": arcs_R,
-                     "std": math.sqrt(arcs_var), "unit": "ohm cm^2"})
+                     "read_off": read.get("R_interface_ohm_cm2", math.nan),
+                     "fitted": circuit_arcs_total(result), "std": math.sqrt(arcs_var),
+                     "unit": "ohm cm^2"})
     return rows

@@ -33,7 +33,7 @@ from fem.npp.build import build_problem
 from fem.npp.config import Config, InterfaceSpec
 from fem.npp.impedance import ElectrodeModel, SmallSignal
 from fem.npp.impedance_checks import debye_guard
-from fem.npp.impedance_circuit import circuit_of, circuit_rows
+from fem.npp.impedance_circuit import circuit_arcs_total, circuit_of, circuit_rows
 from fem.npp.impedance_fit import frequencies_Hz, read_arcs, table_rows
 from fem.npp.measure import _case_conditions, arrhenius_fit, initial_response
 from fem.npp.postprocess import Postprocessor
@@ -162,11 +162,11 @@ def _spectrum(case: Any, bundle: Any, T_C: float, f: np.ndarray) -> dict[str, An
     return {"Z": Z, **arcs}
 
 
-def _bruce_vincent(case: Any, bundle: Any, f: np.ndarray, r0_ohm_cm2: float
-                   ) -> dict[str, float]:
+def _bruce_vincent(case: Any, bundle: Any, f: np.ndarray, r0_ohm_cm2: float,
+                   r0_fit_ohm_cm2: float | None) -> dict[str, float]:
     """t+ (SI eq. S3) with R0 / R_ss the interfacial arcs of spectra before and after the
-    polarisation, next to the DC route's secant R0 / R_ss; I0 (t = 0+) and I_ss from the
-    DC solves."""
+    polarisation (read off, and fitted: the sum of the circuit's arcs), next to the DC
+    route's secant R0 / R_ss; I0 (t = 0+) and I_ss from the DC solves."""
     cfg: ImpedanceConfig = case.physics
     dV = cfg.voltage_V
     problem, ss = _cell(case, bundle, case.conditions.temperature_C)
@@ -181,9 +181,15 @@ def _bruce_vincent(case: Any, bundle: Any, f: np.ndarray, r0_ohm_cm2: float
     r0_dc = (dV - first["reversible_voltage_V"]) / i0
     rss_dc = (dV - post.reversible_voltage_V()) / iss
     ss.update()
-    rss = read_arcs(f, ss.spectrum(f), blocking=False).get("R_interface_ohm_cm2",
-                                                           math.nan) * 1e-4
-    return {"bv_voltage_V": dV, "bv_I0_mA_per_cm2": i0 / 10, "bv_Iss_mA_per_cm2": iss / 10,
+    Z_ss = ss.spectrum(f)
+    rss = read_arcs(f, Z_ss, blocking=False).get("R_interface_ohm_cm2", math.nan) * 1e-4
+    fitted: dict[str, float] = {}
+    if r0_fit_ohm_cm2 is not None:
+        r0f = r0_fit_ohm_cm2 * 1e-4
+        rssf = circuit_arcs_total(circuit_of(cfg).fit(f, Z_ss)) * 1e-4
+        fitted = {"bv_R0_fit_ohm_cm2": r0f * 1e4, "bv_Rss_fit_ohm_cm2": rssf * 1e4,
+                  "t_plus_bruce_vincent_fit": ec.bruce_vincent(i0, iss, dV, r0f, rssf)}
+    return {**fitted,"bv_voltage_V": dV, "bv_I0_mA_per_cm2": i0 / 10, "bv_Iss_mA_per_cm2": iss / 10,
             "bv_R0_eis_ohm_cm2": r0 * 1e4, "bv_Rss_eis_ohm_cm2": rss * 1e4,
             "t_plus_bruce_vincent_eis": ec.bruce_vincent(i0, iss, dV, r0, rss),
             "bv_R0_dc_ohm_cm2": r0_dc * 1e4, "bv_Rss_dc_ohm_cm2": rss_dc * 1e4,
@@ -237,7 +243,8 @@ def run_impedance(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str,
         metrics["activation_energy_eV"] = ea / EV_TO_J_PER_MOL
     if cfg.bruce_vincent:
         metrics.update(_bruce_vincent(case, bundle, f, metrics.get("R_interface_ohm_cm2",
-                                                                        math.nan)))
+                                                                        math.nan),
+                                      metrics.get("fit_R_arcs_total_ohm_cm2")))
     if out.options.pngs:
         _plots(out, comm, case.name, f, {T: res[T]["Z"] for T in temps},
                {T: res[T]["sigma_S_per_m"] for T in temps})
