@@ -52,17 +52,41 @@ def marked_bundle(msh: dmesh.Mesh, markers: dict, material: str, width: float, h
 
 
 def rectangle_bundle(comm: MPI.Comm, width_um: float, height_um: float, nx: int, ny: int,
-                     material: str = "PEO", diagonal: str = "crossed") -> MeshBundle:
-    """[0, W] x [0, H] triangles (crossed diagonals avoid a preferred direction)."""
+                     material: str = "PEO", diagonal: str = "crossed",
+                     y_nodes: np.ndarray | None = None) -> MeshBundle:
+    """[0, W] x [0, H] triangles (crossed diagonals avoid a preferred direction).
+
+    ``y_nodes``: increasing row heights from 0 to H (``ny + 1`` of them) for a mesh graded
+    in y (:func:`graded_rows`); default uniform rows.
+    """
     msh = dmesh.create_rectangle(comm, [np.array([0.0, 0.0]), np.array([width_um, height_um])],
                                  [nx, ny], dmesh.CellType.triangle,
                                  diagonal=getattr(dmesh.DiagonalType, diagonal))
+    if y_nodes is not None:
+        if len(y_nodes) != ny + 1 or not np.all(np.diff(y_nodes) > 0):
+            raise ValueError(f"y_nodes: expected {ny + 1} increasing heights, got {len(y_nodes)}")
+        uniform = np.linspace(0.0, height_um, ny + 1)
+        msh.geometry.x[:, 1] = np.interp(msh.geometry.x[:, 1], uniform, y_nodes)
     tol = 1e-10 * max(width_um, height_um)
     markers = {"anode": lambda x: np.isclose(x[1], 0.0, atol=tol),
                "cathode": lambda x: np.isclose(x[1], height_um, atol=tol),
                "left": lambda x: np.isclose(x[0], 0.0, atol=tol),
                "right": lambda x: np.isclose(x[0], width_um, atol=tol)}
     return marked_bundle(msh, markers, material, width_um, height_um)
+
+
+def graded_rows(height_um: float, band_um: tuple[float, float], h_fine_um: float,
+                h_coarse_um: float, growth: float = 0.3) -> np.ndarray:
+    """Row heights on [0, H]: spacing ``h_fine_um`` inside ``band_um`` (e.g. where an
+    interface moves), growing by ``growth`` um per um of distance outside it, at most
+    ``h_coarse_um``."""
+    y = np.linspace(0.0, height_um, 20001)
+    dist = np.maximum(np.maximum(band_um[0] - y, y - band_um[1]), 0.0)
+    spacing = np.minimum(h_fine_um + growth * dist, h_coarse_um)
+    rows = np.concatenate([[0.0], np.cumsum(np.diff(y) * 0.5 * (1 / spacing[1:]
+                                                                 + 1 / spacing[:-1]))])
+    n = int(np.ceil(rows[-1]))
+    return np.interp(np.linspace(0.0, rows[-1], n + 1), rows, y)
 
 
 def interval_bundle(comm: MPI.Comm, length_um: float, n: int, material: str = "PEO",

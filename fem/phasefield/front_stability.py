@@ -13,8 +13,13 @@ electrode at y = L. A perturbation h = eps cos(kx) exp(st) grows at the rate s(k
 - interfacial chemical-potential terms dmu_j(k) [J/mol per m of amplitude], each with its
   symmetry factor beta_j: capillarity gamma Omega k^2 and the elastic terms of
   :func:`fem.phasefield.interface_elasticity.elastic_terms` (Monroe-Newman type);
-- kinematics ds/dt = Omega i_plating / F; the base-state front velocity (Omega c_s << 1)
+- kinematics ds/dt = Omega i_plating / F; the base-state front velocity (Omega c0 << 1)
   and the moving boundary of the base state are neglected.
+
+``c0_mol_per_m3`` is the mean salt concentration of the cell (it fixes the base profile);
+the Butler-Volmer concentration factor is c/c_ref with ``c_ref_mol_per_m3`` (default c0).
+They differ in a phase-field run on a fixed domain, where the advancing deposit displaces
+the salt into a shrinking electrolyte.
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ class PlanarFront:
     gamma_J_per_m2: float = 0.0
     Omega_m3_per_mol: float = LI_MOLAR_VOLUME_M3_PER_MOL
     extra_terms: tuple[InterfaceTerm, ...] = field(default_factory=tuple)
+    c_ref_mol_per_m3: float | None = None  # BV reference concentration; None: c0
 
     def __post_init__(self) -> None:
         i_lim = limiting_current_A_per_m2(self.D_plus_m2_per_s, self.c0_mol_per_m3, self.L_m)
@@ -121,7 +127,7 @@ class PlanarFront:
         """(cathodic i_c, anodic i_a) of the base state, i_c - i_a = i [A/m^2]."""
         if math.isinf(self.i0_A_per_m2):
             return math.inf, math.inf
-        c_ratio = self.c_surface / self.c0_mol_per_m3
+        c_ratio = self.c_surface / (self.c_ref_mol_per_m3 or self.c0_mol_per_m3)
         eta = butler_volmer_overpotential_V(-self.i_plating_A_per_m2, self.i0_A_per_m2,
                                             self.T_K, self.alpha_a, self.alpha_c, c_ratio)
         f = F / (R * self.T_K)
