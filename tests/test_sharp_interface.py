@@ -172,6 +172,16 @@ def test_reversible_front_is_laplacian_growth():
     assert fs.growth_rate_per_s(fr, 1.0) == pytest.approx(V / L, rel=1e-6)
 
 
+def test_partial_currents_use_the_reference_concentration():
+    """BV with alpha = 1/2: i_c i_a = i0^2 c_s / c_ref, i_c - i_a = i, for a mean salt c0
+    different from the reference concentration c_ref of the concentration factor."""
+    for c_ref in (None, 0.8 * C0):
+        fr = fs.PlanarFront(2.0, L, D_P, D_A, C0, 5.0, T, c_ref_mol_per_m3=c_ref)
+        ic, ia = fr.partial_currents()
+        assert ic - ia == pytest.approx(2.0, rel=1e-9)
+        assert ic * ia == pytest.approx(25.0 * fr.c_surface / (c_ref or C0), rel=1e-9)
+
+
 def test_kinetic_front_limits():
     fr = _front(i0=0.5)
     rct, rct_gc, _ = fr.kinetic_factors()
