@@ -40,8 +40,8 @@ def perturbed_front(comm, k, gamma):
     height, width = film + L_UM, math.pi / k
     rows = graded_rows(height, (film - 3 * DELTA0_UM, film + 4 * DELTA0_UM), DELTA0_UM / 8,
                        0.25)
-    bundle = rectangle_bundle(comm, width, height, max(2, round(width / (DELTA0_UM / 4))),
-                              len(rows) - 1, y_nodes=rows)
+    columns = max(12, round(width / (DELTA0_UM / 2)))  # delta0/4 changes s by < 0.2 %
+    bundle = rectangle_bundle(comm, width, height, columns, len(rows) - 1, y_nodes=rows)
     physics = {"mechanics": {"coupling": "off"},
                "parameters": {"kappa0_J_per_m": 3.75e5 * (DELTA0_UM * 1e-6) ** 2 / 2},
                "kinetics": {"interface_energy_J_per_m2": gamma},
@@ -98,8 +98,8 @@ def growth_rates(comm, k, gamma=0.5):
 @pytest.mark.parametrize("k", [0.5, 1.0, 2.0])
 def test_planar_front_follows_the_dispersion_relation(comm, k):
     """k delta0 = 0.125-0.5 (k ell <= 0.25): the measured growth rate is within 10 % of the
-    sharp-interface s(k) (measured +4.5, +4.7, +5.8 % at k = 0.5, 1, 2 /um; s = 4.4, 5.9,
-    7.5 /ms). At k ell = 0.5 it is +12 % and drifts up (docs/theory/phasefield.md sec. 6.1)."""
+    sharp-interface s(k) (measured +4.6, +4.8, +6.0 % at k = 0.5, 1, 2 /um; s = 4.4, 5.9,
+    7.6 /ms). At k ell = 0.5 it is +12 % and drifts up (docs/theory/phasefield.md sec. 6.1)."""
     measured, expected = growth_rates(comm, k)
     assert expected > 0
     assert measured == pytest.approx(expected, rel=0.10)
