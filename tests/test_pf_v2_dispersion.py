@@ -114,3 +114,13 @@ def test_capillarity_changes_measured_and_predicted_rate_together(comm):
     (m1, e1), (m10, e10) = growth_rates(comm, 4.0, 0.5), growth_rates(comm, 4.0, 5.0)
     assert e10 / e1 < 0.8  # the check has leverage
     assert m10 / m1 == pytest.approx(e10 / e1, rel=0.03)
+
+
+def test_graded_rows_keep_the_fine_spacing_in_the_band():
+    """Rows of ``graded_rows``: fine (within 2 %) in the band, coarse (at most h_coarse)
+    far from it, from 0 to H."""
+    rows = graded_rows(3.75, (0.0, 1.75), 0.03125, 0.25)
+    gaps = np.diff(rows)
+    assert rows[0] == 0.0 and rows[-1] == pytest.approx(3.75, rel=1e-12)
+    assert gaps.min() > 0 and gaps[rows[1:] <= 1.75].max() < 0.03125 * 1.02
+    assert 0.2 < gaps.max() <= 0.25 * 1.02
