@@ -214,11 +214,12 @@ def _rows(records: list[dict]) -> list[str]:
     out = []
     for r in records:
         if "error" in r:
-            out.append(f"| ~{r['target_dofs']:.0e} | {r['ranks']} | {r['solver']} | "
-                       f"failed: {r['error']} |||||||||")
+            out.append(f"| {r.get('label', '-')} | ~{r['target_dofs']:.0e} | {r['ranks']} | "
+                       f"{r['solver']} | failed: {r['error']} |||||||||")
             continue
         out.append(
-            f"| {r['dofs']} | {r['ranks']} | {r['solver']} | {r['pseudo_steps']} | "
+            f"| {r.get('label', '-')} | {r['dofs']} | {r['ranks']} | {r['solver']} | "
+            f"{r['pseudo_steps']} | "
             f"{r['newton_iterations']} | {r['linear_iterations']} | {r['solve_s']:.3f} | "
             f"{r['s_per_newton']:.3f} | {r['us_per_dof_per_newton']:.2f} | {r['setup_s']:.2f} | "
             f"{r['peak_rss_mb_max_rank']:.0f} | {r['cell_voltage_V'] * 1e3:.6f} | "
@@ -230,10 +231,10 @@ def markdown(records: list[dict], meta: dict) -> str:
     lines = ["# NPP benchmark: steady PEO/MOF 100 x 20 um (EN, P1, 0.5 mA/cm^2, 60 C)", "",
              f"Machine: {meta.get('machine', 'no full sweep recorded here')}; "
              f"{meta.get('note', '')}", "",
-             "| dofs | ranks | solver | pseudo steps | Newton its | linear its | solve [s] "
-             "| s / Newton | us / dof / Newton | set-up [s] | peak RSS [MB] | V [mV] "
-             "| load avg |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| label | dofs | ranks | solver | pseudo steps | Newton its | linear its "
+             "| solve [s] | s / Newton | us / dof / Newton | set-up [s] | peak RSS [MB] "
+             "| V [mV] | load avg |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += _rows(records)
     if meta.get("short_run"):
         sr = meta["short_run"]
@@ -253,15 +254,17 @@ def markdown(records: list[dict], meta: dict) -> str:
                   "over floor us / dof. PETSc event times per Newton "
                   "iteration (of that solve): residual evaluations, Jacobian, preconditioner "
                   "set-up, Krylov solve.", "",
-                  "| dofs | ranks | solver | NPP us/dof/Newton | floor us/dof | floor its | "
-                  "ratio | residual [s] | Jacobian [s] | PC set-up [s] | KSP solve [s] | "
-                  "load avg |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['dofs']} | {r['ranks']} | {r['solver']} | "
+                  "| label | dofs | ranks | solver | NPP us/dof/Newton | floor us/dof | "
+                  "floor its | ratio | residual [s] | Jacobian [s] | PC set-up [s] | "
+                  "KSP solve [s] | linear its | load avg |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r.get('label', '-')} | {r['dofs']} | {r['ranks']} | {r['solver']} | "
                   f"{r['warm_us_per_dof_per_newton']:.2f} | {r['floor_us_per_dof']:.2f} | "
                   f"{r['floor_linear_iterations']} | **{r['ratio_to_floor']:.2f}** | "
                   f"{r['SNESFunctionEval_s_per_newton']:.3f} | "
                   f"{r['SNESJacobianEval_s_per_newton']:.3f} | "
                   f"{r['PCSetUp_s_per_newton']:.3f} | {r['KSPSolve_s_per_newton']:.3f} | "
+                  f"{r['linear_iterations']} | "
                   f"{r.get('loadavg_1min', float('nan')):.1f} |" for r in floor]
     if meta.get("assessment"):
         lines += ["", "## Assessment against the targets", ""] + list(meta["assessment"])
@@ -288,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="results file stem (default: results/benchmarks/results_npp in the "
                         "current folder, or studies/benchmarks/results_npp with --record)")
     p.add_argument("--append", action="store_true", help="add to the recorded full sweep")
+    p.add_argument("--label", help="a label stored with each record (e.g. before/after)")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite the Markdown from the existing JSON")
     args = p.parse_args(argv)
@@ -318,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         for solver in plan["solvers"]:
             for ranks in plan["ranks"]:
                 rec = run_sub(size, solver, ranks, args.timeout)
+                if args.label:
+                    rec["label"] = args.label
                 records.append(rec)
                 sys.stdout.write(json.dumps(rec) + "\n")
                 sys.stdout.flush()

@@ -1,7 +1,8 @@
 """Benchmark: start-up cost of ``csefem`` (imports, and the diagnostics before a first case).
 
-Each entry runs in a fresh interpreter, ``--repeat`` times (median and min of the wall
-time from interpreter start to exit, as a user sees it), and lists which heavy modules
+Each entry runs in a fresh interpreter, ``--repeat`` times after one untimed run that
+writes the bytecode caches (median and min of the wall time from interpreter start to
+exit, as a user sees it), and lists which heavy modules
 (SciPy, matplotlib, PyVista/VTK, Gmsh) it loaded:
 
 - ``import fem``;
@@ -17,7 +18,7 @@ change on a shared machine hits them alike.
 
 Usage::
 
-    .venv/bin/python studies/benchmarks/bench_startup.py            # this tree, prints only
+    .venv/bin/python studies/benchmarks/bench_startup.py    # this tree -> results/benchmarks/
     git archive BASE | tar -x -C /tmp/base
     .venv/bin/python studies/benchmarks/bench_startup.py --tree /tmp/base --label before \\
         --tree . --label after --record   # adds to studies/benchmarks/results_startup.*
@@ -51,8 +52,12 @@ TARGET_S = 0.7  # issue 17: import time of `csefem run`
 
 
 def _once(tree: Path, code: str) -> tuple[float, str]:
-    """Wall seconds of ``python -c CODE`` in ``tree`` and the heavy modules it loaded."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_"))}
+    """Wall seconds of ``python -c CODE`` in ``tree`` and the heavy modules it loaded.
+
+    Bytecode caching is on (``PYTHONDONTWRITEBYTECODE`` removed), as in an installation:
+    without it every csefem module would be compiled from source at each start."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PMI_", "HYDRA_")) and k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = str(tree)
     probe = f"import sys\n{code}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     t0 = time.perf_counter()
@@ -67,6 +72,9 @@ def time_trees(trees: list[Path], repeat: int) -> list[dict]:
     """Per tree: {entry: median, min, heavy modules}; the trees' runs interleaved."""
     walls = [{name: [] for name in ENTRIES} for _ in trees]
     loaded = [{} for _ in trees]
+    for tree in trees:  # untimed: writes the bytecode caches
+        for code in ENTRIES.values():
+            _once(tree, code)
     for _ in range(repeat):
         for k, tree in enumerate(trees):
             for name, code in ENTRIES.items():
@@ -104,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--record", action="store_true",
                    help="add the run to the tracked studies/benchmarks/results_startup.*")
-    p.add_argument("--out", type=Path, default=HERE / "results_startup",
-                   help="results file stem used with --record")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results file stem (default: results/benchmarks/results_startup in "
+                        "the current folder, or studies/benchmarks/results_startup with "
+                        "--record)")
     args = p.parse_args(argv)
     trees = [t.resolve() for t in (args.tree or [ROOT])]
     labels = args.label or ["this tree"]
@@ -118,12 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     new = [{"label": lab, "machine": f"{platform.node()} ({os.cpu_count()} CPUs)", "utc": utc,
             "loadavg_1min": load, "repeat": args.repeat, "entries": e}
            for lab, e in zip(labels, timed)]
+    args.out = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
+        "results_startup"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     path = args.out.with_suffix(".json")
     old = json.loads(path.read_text()) if path.exists() else {}
     records, notes = old.get("records", []) + new, old.get("notes", [])
-    if args.record:
-        path.write_text(json.dumps({"records": records, "notes": notes}, indent=1) + "\n")
-        args.out.with_suffix(".md").write_text(markdown(records, notes))
+    path.write_text(json.dumps({"records": records, "notes": notes}, indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(records, notes))
     sys.stdout.write(markdown(new, []))
     return 0
 
