@@ -84,12 +84,10 @@ def _root(f, a: float, b: float, xtol: float, maxiter: int = 200) -> float:
         fc = f(c)
         if fc == 0.0:
             return c
-        if math.copysign(1.0, fc) == math.copysign(1.0, fb):
-            b, fb = c, fc
-            fa, side = (0.5 * fa if side == -1 else fa), -1
-        else:
-            a, fa = c, fc
-            fb, side = (0.5 * fb if side == 1 else fb), 1
+        a, fa, b, fb, moved = _replace_endpoint(a, fa, b, fb, c, fc)
+        if moved == side:  # Illinois: the same end moved twice, halve the other's weight
+            fa, fb = (0.5 * fa, fb) if moved == 1 else (fa, 0.5 * fb)
+        side = moved
         if abs(b - a) <= xtol + 4.0 * np.finfo(float).eps * abs(c):
             return c
         if abs(b - a) > 0.5 * width:  # slow side: bisect once
@@ -97,12 +95,17 @@ def _root(f, a: float, b: float, xtol: float, maxiter: int = 200) -> float:
             fm = f(m)
             if fm == 0.0:
                 return m
-            if math.copysign(1.0, fm) == math.copysign(1.0, fb):
-                b, fb = m, fm
-            else:
-                a, fa = m, fm
+            a, fa, b, fb, _ = _replace_endpoint(a, fa, b, fb, m, fm)
             side = 0
     raise ValueError(f"no root to {xtol:g} in {maxiter} iterations")
+
+
+def _replace_endpoint(a: float, fa: float, b: float, fb: float, c: float, fc: float):
+    """The bracket (a, fa, b, fb) with ``c`` replacing the end of ``fc``'s sign, and which
+    end moved (1: b, -1: a)."""
+    if math.copysign(1.0, fc) == math.copysign(1.0, fb):
+        return a, fa, c, fc, 1
+    return c, fc, b, fb, -1
 
 
 def _donnan_anion(s: float, c_fixed: float) -> float:
