@@ -62,11 +62,11 @@ def drive_from(conditions: Conditions, config: Config) -> Drive:
 NPP_NEWTON: dict[str, Any] = dict(NEWTON, snes_linesearch_type="basic", snes_stol=1e-11)
 
 
-#: GAMG drops graph edges weaker than this fraction of the strongest when it aggregates:
-#: the layered stacks' jumps in D c between materials (e.g. MOF | PE+PEO | LLZO) otherwise
-#: make aggregates straddle the interfaces; 72 -> 17 GMRES iterations on the PLM stack and
-#: 17 -> 11 on PEO/MOF, with a GMRES solve 1.3-2.5x faster (studies/benchmarks/
-#: results_npp_floor.md); on a plain Poisson problem it changes the time by < 5 %
+#: GAMG drops graph edges weaker than this fraction of the strongest when it aggregates.
+#: Measured (A/B in one process, studies/benchmarks/results_npp_floor.md): GMRES
+#: iterations per Newton step 72 -> 17 on the layered PLM stack (MOF | PE+PEO | LLZO, whose
+#: D c jumps between materials) and 17 -> 11 on PEO/MOF, set-up + solve 1.2-2.3x faster;
+#: on a plain Poisson problem the time changes by < 5 %
 GAMG_THRESHOLD = 0.01
 
 NPP_FIELDSPLIT: dict[str, Any] = {
