@@ -25,8 +25,9 @@ if TYPE_CHECKING:  # DOLFINx is imported lazily: line plots must not initialise 
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-#: PNG compression of the report's montages, as the field maps (fem/field_figure.py): level
-#: 3 encodes a 1400 x 2300 px montage in 0.55x the time of the default 6, 27 % larger
+#: PNG compression of the stacked PNG montages (the report's fallback where no field was
+#: written), as the field maps and field montages: level 3 encodes a 1400 x 2300 px montage
+#: in 0.55x the time of the default 6, 27 % larger
 PNG_SAVE = {"compress_level": 3}
 
 
