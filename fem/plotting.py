@@ -25,6 +25,11 @@ if TYPE_CHECKING:  # DOLFINx is imported lazily: line plots must not initialise 
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+#: PNG compression of the stacked PNG montages (the report's fallback where no field was
+#: written), as the field maps and field montages: level 3 encodes a 1400 x 2300 px montage
+#: in 0.55x the time of the default 6, 27 % larger
+PNG_SAVE = {"compress_level": 3}
+
 
 def _atomic_png(path: Path | str, save: Callable[[str], None]) -> Path:
     """Render into a temporary PNG next to ``path`` and move it into place."""
@@ -237,7 +242,8 @@ def side_by_side_png(images: Sequence[Path | str], path: Path | str,
         padded = [np.concatenate([a, np.ones((h - a.shape[0],) + a.shape[1:], a.dtype)])
                   for a in arrays]
         montage = np.concatenate(padded, axis=1)
-        return _atomic_png(path, lambda tmp: mpimg.imsave(tmp, montage, format="png"))
+        return _atomic_png(path, lambda tmp: mpimg.imsave(tmp, montage, format="png",
+                                                          pil_kwargs=PNG_SAVE))
 
     return _root_call(comm, draw)
 
@@ -296,6 +302,7 @@ def stacked_png(images: Sequence[Path | str], path: Path | str,
             rows.append(np.concatenate([a, np.ones((a.shape[0], w - a.shape[1], 4),
                                                    np.float32)], axis=1))
         montage = np.concatenate(rows, axis=0)
-        return _atomic_png(path, lambda tmp: mpimg.imsave(tmp, montage, format="png"))
+        return _atomic_png(path, lambda tmp: mpimg.imsave(tmp, montage, format="png",
+                                                          pil_kwargs=PNG_SAVE))
 
     return _root_call(comm, draw)

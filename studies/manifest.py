@@ -7,6 +7,10 @@
                       "files": {relative path: sha256}, "wall_time_s": float,
                       "completed_utc": str, "error": str | None, "attempts": int}}}
 
+Each entry of ``runs`` describes one ``csefem run`` (start time, ranks, versions, cases) and,
+once it has finished, its study-level ``timing_s``: ``preparation`` (validation,
+diagnostics, manifest), ``cases``, ``report``, ``total`` [s] and ``report_share``.
+
 A case counts as complete only if its status is "done", its directory
 ``cases/<name>/`` exists, and every listed file is there with the same SHA-256.
 All functions here are plain file-system operations: call them on one rank only

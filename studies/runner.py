@@ -220,6 +220,7 @@ def run_study(study: Any, out_dir: str | Path, comm: MPI.Comm = MPI.COMM_WORLD,
         0 if every selected case is complete, 1 if some case failed (identical on all
         ranks). Invalid input raises :class:`ConfigError` before anything is written.
     """
+    t_start = time.perf_counter()
     out = Path(out_dir)
     k = comm.size if ranks_per_case is None else ranks_per_case
     if k < 1 or comm.size % k != 0:
@@ -235,7 +236,7 @@ def run_study(study: Any, out_dir: str | Path, comm: MPI.Comm = MPI.COMM_WORLD,
     lock: dict[str, int] = {}
     on_rank0(comm, _open_study_dir, out, lock)
     try:
-        return _run_locked(study, selected, out, comm, force, k, report)
+        return _run_locked(study, selected, out, comm, force, k, report, t_start)
     finally:
         if comm.rank == 0:
             mf.unlock(lock.get("fd"))
@@ -249,7 +250,7 @@ def _open_study_dir(out: Path, lock: dict[str, int]) -> None:
 
 
 def _run_locked(study: Any, selected: list[Any], out: Path, comm: MPI.Comm, force: bool,
-                k: int, report: bool) -> int:
+                k: int, report: bool, t_start: float) -> int:
     """The body of :func:`run_study` once the study folder is locked."""
     plan = on_rank0(comm, _prepare, study, selected, out, force)
     by_name = {c.name: c for c in selected}
@@ -258,6 +259,7 @@ def _run_locked(study: Any, selected: list[Any], out: Path, comm: MPI.Comm, forc
              {"started_utc": mf.utc_now(), "n_ranks": comm.size, "ranks_per_case": k,
               "force": force, "versions": versions, "cases": [c.name for c in selected]})
     todo = [by_name[n] for n in plan["todo"]]
+    t_cases = time.perf_counter()
     progress = _Progress(len(todo), comm)
     n_groups = comm.size // k
     failed = False
@@ -278,9 +280,32 @@ def _run_locked(study: Any, selected: list[Any], out: Path, comm: MPI.Comm, forc
     finally:
         if group is not comm:
             group.Free()
+    t_report = time.perf_counter()
     if report:
         on_rank0(comm, _write_report, out)
+    t_end = time.perf_counter()
+    on_rank0(comm, _record_study_timing, out, {
+        "preparation": t_cases - t_start, "cases": t_report - t_cases,
+        "report": t_end - t_report, "total": t_end - t_start})
     return 1 if failed else 0
+
+
+def _record_study_timing(out: Path, timing: dict[str, float]) -> None:
+    """Rank 0: the run's study-level ``timing_s`` (validation, diagnostics and manifest
+    work before the cases; the cases; the report; the total of :func:`run_study`, start-up
+    imports excluded) and the report's share, into this run's manifest entry and the log."""
+    timing = {k: round(v, 4) for k, v in timing.items()}
+    timing["report_share"] = round(timing["report"] / timing["total"], 4) \
+        if timing["total"] > 0 else 0.0
+    log.info("study wall time %.2f s: before the cases %.2f s, cases %.2f s, report %.2f s "
+             "(%.0f %%)", timing["total"], timing["preparation"], timing["cases"],
+             timing["report"], 100 * timing["report_share"])
+    try:
+        data = mf.load(out)
+        data["runs"][-1]["timing_s"] = timing
+        mf.save(out, data)
+    except OSError as err:  # the cases are recorded already; only this timing is lost
+        log.warning("could not record the study timing in %s: %s", out / mf.MANIFEST, err)
 
 
 def _start_run(study: Any, selected: list[Any], out: Path, plan: dict[str, Any],

@@ -29,3 +29,20 @@ def test_bench_npp_default_and_fresh_out(tmp_path):
         text = written.read_text()
         assert text.startswith("# NPP benchmark") and "Machine: no full sweep recorded" in text
     assert {p: _digest(p) for p in tracked} == tracked
+
+
+@pytest.mark.serial
+def test_bench_startup_times_entries_and_leaves_tracked_results(tmp_path):
+    """Without --record the start-up benchmark writes under results/benchmarks/; its table
+    has one row per entry with a time, and no heavy module on these start-up paths."""
+    tracked = {p: _digest(p) for p in BENCH.glob("results_startup.*")}
+    res = subprocess.run([sys.executable, str(BENCH / "bench_startup.py"), "--repeat", "1"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    rows = [line.split(" | ") for line in
+            (tmp_path / "results" / "benchmarks" / "results_startup.md").read_text().splitlines()
+            if line.startswith("| this tree")]
+    assert [r[3] for r in rows] == ["import fem", "csefem --help", "csefem run (modules)",
+                                    "csefem check demo.toml"]
+    assert all(0.0 < float(r[4]) < 60.0 and r[6] == "none |" for r in rows)
+    assert {p: _digest(p) for p in BENCH.glob("results_startup.*")} == tracked

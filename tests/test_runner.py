@@ -196,6 +196,11 @@ def test_run_writes_report_and_report_command(shared_tmp, capsys):
     # reports are derived data: the cases stay verified after the report was written
     m = _manifest(out)
     assert all(mf.verify(out, n, m["cases"][n])[0] for n in "AB")
+    # the run's study-level timing: its parts add up to the total, the report's share
+    t = m["runs"][-1]["timing_s"]
+    assert t["report"] > 0 and t["cases"] > 0 and t["preparation"] >= 0
+    assert t["preparation"] + t["cases"] + t["report"] == pytest.approx(t["total"], abs=1e-3)
+    assert t["report_share"] == pytest.approx(t["report"] / t["total"], abs=1e-4)
     with pytest.raises(SystemExit) as info:
         main(["report", str(out)])
     assert info.value.code == 0

@@ -28,6 +28,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from fem.constants import FARADAY_C_PER_MOL
+from fem.jit_options import JIT_OPTIONS
 from fem.npp import forms
 from fem.npp import interfaces as itf
 from fem.npp.coefficients import (
@@ -123,7 +124,8 @@ class NPPProblem:
         self.petsc_options = opts = dict(petsc_options)
         self.prefix = f"csefem_npp_{next(_ids)}_"
         self.problem = NonlinearProblem(self.residual, self.u, bcs=self.bcs,
-                                        petsc_options_prefix=self.prefix, petsc_options=opts)
+                                        petsc_options_prefix=self.prefix, petsc_options=opts,
+                                        jit_options=JIT_OPTIONS)
         self.problem.solver.setConvergenceHistory(reset=True)
         if opts.get("pc_type") == "fieldsplit":
             self._set_fieldsplit()

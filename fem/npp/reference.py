@@ -1,7 +1,9 @@
 """Semi-analytic 1D references for the NPP tests (docs/theory/npp.md sec. 7.4, 7.5, 7.6, 7.7).
 
-Independent of the finite-element code: SciPy ODE integration and root finding of the
-steady electroneutral stack, and the Fourier series of the galvanostatic binary transient.
+Independent of the finite-element code: the closed-form layer profiles and a bracketed
+root search of the steady electroneutral stack (no SciPy: every NPP case's diagnostics run
+them, and SciPy's import would cost each process ~0.5 s), and the Fourier series of the
+galvanostatic binary transient.
 
 Conventions here follow the csefem mesh (not the x of docs/theory/npp.md sec. 7): y = 0 is
 the plating
@@ -58,11 +60,52 @@ class StackSolution:
     mu_anion: float  # K
 
 
-def _brentq(f, a: float, b: float, **kwargs) -> float:
-    """scipy.optimize.brentq, imported on first use (keeps SciPy out of start-up)."""
-    from scipy.optimize import brentq
+def _root(f, a: float, b: float, xtol: float, maxiter: int = 200) -> float:
+    """A root of ``f`` in the bracket [a, b] (f(a) f(b) <= 0) to ``xtol`` + 4 eps |x|.
 
-    return brentq(f, a, b, **kwargs)
+    Regula falsi with the Illinois weight (superlinear) and a bisection whenever a step
+    leaves the bracket or fails to halve it: each step keeps a sign change, so the answer is
+    always bracketed.  Kept here instead of a SciPy root finder so that the references
+    (run by every NPP case's diagnostics) import no SciPy.
+    """
+    fa, fb = f(a), f(b)
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    if math.copysign(1.0, fa) == math.copysign(1.0, fb):
+        raise ValueError(f"no sign change of f in [{a:g}, {b:g}]")
+    side = 0
+    for _ in range(maxiter):
+        width = abs(b - a)
+        c = (a * fb - b * fa) / (fb - fa)
+        if not min(a, b) < c < max(a, b):
+            c = 0.5 * (a + b)
+        fc = f(c)
+        if fc == 0.0:
+            return c
+        a, fa, b, fb, moved = _replace_endpoint(a, fa, b, fb, c, fc)
+        if moved == side:  # Illinois: the same end moved twice, halve the other's weight
+            fa, fb = (0.5 * fa, fb) if moved == 1 else (fa, 0.5 * fb)
+        side = moved
+        if abs(b - a) <= xtol + 4.0 * np.finfo(float).eps * abs(c):
+            return c
+        if abs(b - a) > 0.5 * width:  # slow side: bisect once
+            m = 0.5 * (a + b)
+            fm = f(m)
+            if fm == 0.0:
+                return m
+            a, fa, b, fb, _ = _replace_endpoint(a, fa, b, fb, m, fm)
+            side = 0
+    raise ValueError(f"no root to {xtol:g} in {maxiter} iterations")
+
+
+def _replace_endpoint(a: float, fa: float, b: float, fb: float, c: float, fc: float):
+    """The bracket (a, fa, b, fb) with ``c`` replacing the end of ``fc``'s sign, and which
+    end moved (1: b, -1: a)."""
+    if math.copysign(1.0, fc) == math.copysign(1.0, fb):
+        return a, fa, c, fc, 1
+    return c, fc, b, fb, -1
 
 
 def _donnan_anion(s: float, c_fixed: float) -> float:
@@ -71,36 +114,67 @@ def _donnan_anion(s: float, c_fixed: float) -> float:
     return s / (0.5 * c_fixed + math.sqrt(0.25 * c_fixed**2 + s))
 
 
+def _log_ratio(ca: float, c_fixed: float, r):
+    """u = ln(c_a(y) / c_a(y0)) of a fixed-anion layer at r = N (y - y0) / D+ (array or
+    float): the root of 2 c_a expm1(u) + c_f u = r (docs/theory/npp.md sec. 7.5).
+
+    The left side is convex and increasing in u, so Newton from a point right of the root
+    decreases monotonically onto it: start at u = 0 for r <= 0, else at the upper bound
+    min(r / (2 c_a + c_f), log1p(r / (2 c_a))) (both sides grow at least that fast).
+    """
+    r = np.asarray(r, dtype=float)
+    u = np.where(r > 0.0, np.minimum(r / (2.0 * ca + c_fixed),
+                                     np.log1p(np.maximum(r, 0.0) / (2.0 * ca))), 0.0)
+    for _ in range(100):
+        h = 2.0 * ca * np.expm1(u) + c_fixed * u - r
+        step = h / (2.0 * ca * np.exp(u) + c_fixed)
+        u = u - step
+        if np.all(np.abs(step) <= 4.0 * np.finfo(float).eps * np.maximum(1.0, np.abs(u))):
+            break
+    return u
+
+
+def _layer(la: Layer1D, flux: float, ca: float, dy):
+    """Closed-form steady profile in one layer from c_a = ``ca`` at its anode-side face:
+    (c_a at distances ``dy`` >= 0 into the layer, int c_a dy over the layer).
+
+    Binary layer: c_a linear with slope N / (2 D+).  Fixed anions: c_a from
+    :func:`_log_ratio`, and since dy = D+ (2 c_a + c_f) dc_a / (N c_a),
+    int c_a dy = D+ / N [c_a^2 + c_f c_a] = D+ / N (c1 - c0)(c1 + c0 + c_f) exactly.
+    """
+    n_loc = flux / la.area_fraction
+    dy = np.asarray(dy, dtype=float)
+    h = la.thickness
+    if la.c_fixed == 0.0:
+        slope = n_loc / (2.0 * la.D_plus)
+        return ca + slope * dy, ca * h + 0.5 * slope * h * h
+    if ca == 0.0 or n_loc == 0.0:
+        return np.full_like(dy, ca), ca * h
+    u = _log_ratio(ca, la.c_fixed, n_loc * np.append(dy, h) / la.D_plus)
+    delta = ca * np.expm1(u)
+    integral = la.D_plus / n_loc * delta[-1] * (2.0 * ca + delta[-1] + la.c_fixed)
+    return ca + delta[:-1], integral
+
+
 def _integrate(layers: Sequence[Layer1D], flux: float, ca0: float,
                y_eval: np.ndarray | None = None):
     """March from the anode: (inventory, theta(L), theta(0), samples at y_eval)."""
-    from scipy.integrate import solve_ivp  # lazily: ~1 s of imports `csefem run` skips
-
     ca, inventory, y0 = ca0, 0.0, 0.0
     samples = []
     theta0 = math.log(ca0 * (ca0 + layers[0].c_fixed)) if ca0 > 0 else -math.inf
     for k, la in enumerate(layers):
         if k > 0:  # Donnan: theta continuous
             ca = _donnan_anion(ca * (ca + layers[k - 1].c_fixed), la.c_fixed)
-
-        def rhs(_y, z, la=la):
-            n_loc, w = flux / la.area_fraction, la.area_fraction
-            if la.c_fixed == 0.0:  # binary: c linear, slope N / (2 D+)
-                return [n_loc / (2.0 * la.D_plus), w * z[0]]
-            return [n_loc * z[0] / (la.D_plus * (2.0 * z[0] + la.c_fixed)), w * z[0]]
-
         y1 = y0 + la.thickness
-        pts = None
+        pts = np.empty(0)
         if y_eval is not None:
             last = k == len(layers) - 1
             mask = (y_eval >= y0) & ((y_eval <= y1) if last else (y_eval < y1))
             pts = y_eval[mask]
-        grid = np.union1d(pts if pts is not None else [], [y0, y1])
-        sol = solve_ivp(rhs, (y0, y1), [ca, 0.0], method="DOP853", rtol=1e-12, atol=1e-15,
-                        t_eval=grid)
-        if pts is not None and pts.size:
-            samples.append((pts, np.interp(pts, sol.t, sol.y[0]), la.c_fixed))
-        ca, inventory, y0 = sol.y[0, -1], inventory + sol.y[1, -1], y1
+        c_pts, integral = _layer(la, flux, ca, np.append(pts - y0, la.thickness))
+        if pts.size:
+            samples.append((pts, c_pts[:-1], la.c_fixed))
+        ca, inventory, y0 = float(c_pts[-1]), inventory + la.area_fraction * integral, y1
     theta_L = math.log(ca * (ca + layers[-1].c_fixed)) if ca > 0 else -math.inf
     return inventory, theta_L, theta0, samples
 
@@ -119,7 +193,7 @@ def steady_stack(layers: Sequence[Layer1D], flux: float,
     hi = 2.0 * max(la.c_anion0 for la in layers) + 1.0
     while _integrate(layers, flux, hi)[0] < target:
         hi *= 2.0
-    ca0 = _brentq(lambda c: _integrate(layers, flux, c)[0] - target, 0.0, hi, xtol=1e-15,
+    ca0 = _root(lambda c: _integrate(layers, flux, c)[0] - target, 0.0, hi, xtol=1e-15,
                  maxiter=500)
     H = sum(la.thickness for la in layers)
     y_arr = np.linspace(0.0, H, 201) if y is None else np.asarray(y, dtype=float)
@@ -145,7 +219,7 @@ def limiting_flux(layers: Sequence[Layer1D]) -> float:
     hi = 1.0
     while _integrate(layers, hi, 0.0)[0] < target:
         hi *= 2.0
-    return _brentq(lambda n: _integrate(layers, n, 0.0)[0] - target, 0.0, hi, xtol=1e-14)
+    return _root(lambda n: _integrate(layers, n, 0.0)[0] - target, 0.0, hi, xtol=1e-14)
 
 
 def potentiostatic_flux(layers: Sequence[Layer1D], voltage: float) -> float:
@@ -156,7 +230,7 @@ def potentiostatic_flux(layers: Sequence[Layer1D], voltage: float) -> float:
     hi = min(1.0, 0.5 * n_lim) if math.isfinite(n_lim) else 1.0
     while steady_stack(layers, hi, [0.0]).voltage < voltage:
         hi = 0.5 * (hi + n_lim) if math.isfinite(n_lim) else 2.0 * hi
-    return _brentq(lambda n: steady_stack(layers, n, [0.0]).voltage - voltage, 0.0, hi,
+    return _root(lambda n: steady_stack(layers, n, [0.0]).voltage - voltage, 0.0, hi,
                   xtol=1e-15)
 
 

@@ -54,12 +54,14 @@ SOLVERS = {
 
 
 #: the linear solver of the Poisson floor per NPP solver: the same Krylov method and
-#: tolerance with the per-field preconditioner (GAMG) or the same direct solver
+#: tolerance with the per-field preconditioner (GAMG with the same threshold) or the same
+#: direct solver
 FLOOR = {"direct": SOLVERS["direct"], "direct_lagged": SOLVERS["direct"],
          "gmres_gamg": SOLVERS["gmres_gamg"],
          "gmres_fieldsplit_gamg": {"ksp_type": "gmres", "ksp_rtol": 1e-10,
                                    "ksp_gmres_restart": 100, "ksp_max_it": 1000,
-                                   "pc_type": "gamg"}}
+                                   "pc_type": "gamg",
+                                   "pc_gamg_threshold": 0.01}}  # = npp GAMG_THRESHOLD
 EVENTS = ("SNESFunctionEval", "SNESJacobianEval", "PCSetUp", "KSPSolve")
 
 
@@ -69,14 +71,16 @@ def _events() -> dict[str, float]:
     return {e: PETSc.Log.Event(e).getPerfInfo()["time"] for e in EVENTS}
 
 
-def poisson_floor(bundle, solver: str, repeat: int = 3) -> dict:
+def poisson_floor(bundle, solver: str):
     """The floor: a raw DOLFINx P1 Poisson solve (-div grad u = 1, u = 0 at the anode and
     the cathode) on the same mesh with the same linear solver; each solve re-assembles the
-    matrix in place and the right-hand side (as one Newton iteration does). Returns the
-    fastest of ``repeat`` solves after one untimed warm-up, per dof."""
+    matrix in place and the right-hand side (as one Newton iteration does).  Returns
+    ``(timed_solve, dofs, iterations)``: ``timed_solve()`` runs one solve (collective) and
+    returns its wall seconds (max over ranks); one untimed warm-up solve is done here."""
     import ufl
     from dolfinx import fem as dfem
     from dolfinx.fem.petsc import LinearProblem
+    from mpi4py import MPI
 
     msh = bundle.mesh
     V = dfem.functionspace(msh, ("Lagrange", 1))
@@ -89,20 +93,15 @@ def poisson_floor(bundle, solver: str, repeat: int = 3) -> dict:
                             bcs=[bc], petsc_options=dict(FLOOR[solver]),
                             petsc_options_prefix=f"floor_{solver}_")
     problem.solve()
-    times = []
-    for _ in range(repeat):
+
+    def timed_solve() -> float:
         msh.comm.Barrier()
         t0 = time.perf_counter()
         problem.solve()
         msh.comm.Barrier()
-        times.append(time.perf_counter() - t0)
-    from mpi4py import MPI
+        return msh.comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
 
-    dofs = V.dofmap.index_map.size_global
-    best = msh.comm.allreduce(min(times), op=MPI.MAX)
-    return {"floor_dofs": dofs, "floor_solve_s": best,
-            "floor_linear_iterations": problem.solver.getIterationNumber(),
-            "floor_us_per_dof": 1e6 * best / dofs}
+    return timed_solve, V.dofmap.index_map.size_global, problem.solver
 
 
 def grid_for(target_dofs: float) -> tuple[int, int]:
@@ -159,14 +158,21 @@ def single(target: float, solver: str) -> dict:
     solve_s, stats, events = timed_solve()  # the first solve (as recorded before)
     linear_its = ksp_its[0]
     volt = Postprocessor(problem).metrics()["cell_voltage_V"]
-    warm = []
-    for _ in range(2):  # warm repeats from the rest state: the ratio uses the fastest
+    # warm repeats from the rest state, each followed by a floor solve on the same mesh:
+    # interleaved, so a load change on a shared machine hits both; the ratio uses the
+    # fastest of each
+    floor_solve, floor_dofs, floor_ksp = poisson_floor(bundle, solver)
+    warm, floor_s = [], []
+    for _ in range(3):
         problem.set_rest_state()
         warm.append(timed_solve())
+        floor_s.append(floor_solve())
     warm_s, _, events = min(warm, key=lambda w: w[0])
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     dofs = problem.W.dofmap.index_map.size_global * problem.W.dofmap.index_map_bs
-    floor = poisson_floor(bundle, solver)  # back to back, same mesh and process
+    floor = {"floor_dofs": floor_dofs, "floor_solve_s": min(floor_s),
+             "floor_linear_iterations": floor_ksp.getIterationNumber(),
+             "floor_us_per_dof": 1e6 * min(floor_s) / floor_dofs}
     its = max(stats.newton_iterations, 1)
     per_newton = {f"{k}_s_per_newton": v / its for k, v in events.items()}
     return {**floor, **per_newton, "warm_solve_s": warm_s,
@@ -208,11 +214,12 @@ def _rows(records: list[dict]) -> list[str]:
     out = []
     for r in records:
         if "error" in r:
-            out.append(f"| ~{r['target_dofs']:.0e} | {r['ranks']} | {r['solver']} | "
-                       f"failed: {r['error']} |||||||||")
+            out.append(f"| {r.get('label', '-')} | ~{r['target_dofs']:.0e} | {r['ranks']} | "
+                       f"{r['solver']} | failed: {r['error']} |||||||||")
             continue
         out.append(
-            f"| {r['dofs']} | {r['ranks']} | {r['solver']} | {r['pseudo_steps']} | "
+            f"| {r.get('label', '-')} | {r['dofs']} | {r['ranks']} | {r['solver']} | "
+            f"{r['pseudo_steps']} | "
             f"{r['newton_iterations']} | {r['linear_iterations']} | {r['solve_s']:.3f} | "
             f"{r['s_per_newton']:.3f} | {r['us_per_dof_per_newton']:.2f} | {r['setup_s']:.2f} | "
             f"{r['peak_rss_mb_max_rank']:.0f} | {r['cell_voltage_V'] * 1e3:.6f} | "
@@ -224,10 +231,10 @@ def markdown(records: list[dict], meta: dict) -> str:
     lines = ["# NPP benchmark: steady PEO/MOF 100 x 20 um (EN, P1, 0.5 mA/cm^2, 60 C)", "",
              f"Machine: {meta.get('machine', 'no full sweep recorded here')}; "
              f"{meta.get('note', '')}", "",
-             "| dofs | ranks | solver | pseudo steps | Newton its | linear its | solve [s] "
-             "| s / Newton | us / dof / Newton | set-up [s] | peak RSS [MB] | V [mV] "
-             "| load avg |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| label | dofs | ranks | solver | pseudo steps | Newton its | linear its "
+             "| solve [s] | s / Newton | us / dof / Newton | set-up [s] | peak RSS [MB] "
+             "| V [mV] | load avg |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += _rows(records)
     if meta.get("short_run"):
         sr = meta["short_run"]
@@ -241,20 +248,23 @@ def markdown(records: list[dict], meta: dict) -> str:
         lines += ["", "## Cost per dof per Newton iteration vs the Poisson floor", "",
                   "Floor: a raw DOLFINx P1 Poisson solve on the same mesh with the same linear "
                   "solver (matrix re-assembled in place + right-hand side + solve; fastest of "
-                  "3 after a warm-up), run in the same process right after the NPP solves. "
-                  "Ratio = NPP us / dof / Newton (fastest of 2 steady solves from the rest "
-                  "state after the first) over floor us / dof. PETSc event times per Newton "
+                  "3 after a warm-up), in the same process. "
+                  "Ratio = NPP us / dof / Newton (fastest of 3 steady solves from the rest "
+                  "state after the first, each followed by one floor solve: interleaved) "
+                  "over floor us / dof. PETSc event times per Newton "
                   "iteration (of that solve): residual evaluations, Jacobian, preconditioner "
                   "set-up, Krylov solve.", "",
-                  "| dofs | ranks | solver | NPP us/dof/Newton | floor us/dof | floor its | "
-                  "ratio | residual [s] | Jacobian [s] | PC set-up [s] | KSP solve [s] | "
-                  "load avg |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['dofs']} | {r['ranks']} | {r['solver']} | "
+                  "| label | dofs | ranks | solver | NPP us/dof/Newton | floor us/dof | "
+                  "floor its | ratio | residual [s] | Jacobian [s] | PC set-up [s] | "
+                  "KSP solve [s] | linear its | load avg |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r.get('label', '-')} | {r['dofs']} | {r['ranks']} | {r['solver']} | "
                   f"{r['warm_us_per_dof_per_newton']:.2f} | {r['floor_us_per_dof']:.2f} | "
                   f"{r['floor_linear_iterations']} | **{r['ratio_to_floor']:.2f}** | "
                   f"{r['SNESFunctionEval_s_per_newton']:.3f} | "
                   f"{r['SNESJacobianEval_s_per_newton']:.3f} | "
                   f"{r['PCSetUp_s_per_newton']:.3f} | {r['KSPSolve_s_per_newton']:.3f} | "
+                  f"{r['linear_iterations']} | "
                   f"{r.get('loadavg_1min', float('nan')):.1f} |" for r in floor]
     if meta.get("assessment"):
         lines += ["", "## Assessment against the targets", ""] + list(meta["assessment"])
@@ -281,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="results file stem (default: results/benchmarks/results_npp in the "
                         "current folder, or studies/benchmarks/results_npp with --record)")
     p.add_argument("--append", action="store_true", help="add to the recorded full sweep")
+    p.add_argument("--label", help="a label stored with each record (e.g. before/after)")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite the Markdown from the existing JSON")
     args = p.parse_args(argv)
@@ -311,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         for solver in plan["solvers"]:
             for ranks in plan["ranks"]:
                 rec = run_sub(size, solver, ranks, args.timeout)
+                if args.label:
+                    rec["label"] = args.label
                 records.append(rec)
                 sys.stdout.write(json.dumps(rec) + "\n")
                 sys.stdout.flush()
