@@ -46,3 +46,14 @@ def test_bench_startup_times_entries_and_leaves_tracked_results(tmp_path):
                                     "csefem check demo.toml"]
     assert all(0.0 < float(r[4]) < 60.0 and r[6] == "none |" for r in rows)
     assert {p: _digest(p) for p in BENCH.glob("results_startup.*")} == tracked
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("script", sorted(p.name for p in BENCH.glob("bench_*.py")))
+def test_every_benchmark_takes_record_as_make_bench_passes_it(script):
+    """``make bench`` runs every bench_*.py with --record: each must accept it, and without
+    it write under results/benchmarks/ (untracked)."""
+    res = subprocess.run([sys.executable, str(BENCH / script), "--help"], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "--record" in res.stdout and "results/benchmarks" in res.stdout.replace("\n", " ")

@@ -9,7 +9,7 @@ an NPP study imports before its first case) and whether the heavy modules stay u
 
 Usage::
 
-    .venv/bin/python studies/benchmarks/bench_png.py              # adds to results_png.md
+    .venv/bin/python studies/benchmarks/bench_png.py --record     # adds to results_png.md (tracked)
     .venv/bin/python studies/benchmarks/bench_png.py --tree /tmp/base --label before
     .venv/bin/python studies/benchmarks/bench_png.py --profile 2d # cProfile of 5 figures
 """
@@ -124,11 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--profile", choices=["2d", "3d"])
-    p.add_argument("--out", type=Path, default=HERE / "results_png")
+    p.add_argument("--record", action="store_true",
+                   help="write the tracked results next to this script (make bench)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results file stem (default: results/benchmarks/results_png in the "
+                        "current folder, or studies/benchmarks/results_png with --record)")
     p.add_argument("--tree", type=Path, default=ROOT,
                    help="source tree to import (e.g. an exported baseline commit)")
     p.add_argument("--label", default="this tree")
     args = p.parse_args(argv)
+    args.out = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
+        "results_png"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(args.tree.resolve()))
     import tempfile
 

@@ -9,7 +9,7 @@ Records the wall time of the command, cases per hour, and the sum of the cases'
 
 Usage::
 
-    .venv/bin/python studies/benchmarks/bench_sweep.py --label after
+    .venv/bin/python studies/benchmarks/bench_sweep.py --record --label after  # tracked results
     git archive BASE | tar -x -C /tmp/base
     .venv/bin/python studies/benchmarks/bench_sweep.py --tree /tmp/base --label before
     .venv/bin/python studies/benchmarks/bench_sweep.py --report --label "with report"
@@ -91,10 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ranks", type=int, default=2)
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--set", dest="overrides", action="append", default=[])
-    p.add_argument("--out", type=Path, default=HERE / "results_sweep")
+    p.add_argument("--record", action="store_true",
+                   help="write the tracked results next to this script (make bench)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results file stem (default: results/benchmarks/results_sweep in the "
+                        "current folder, or studies/benchmarks/results_sweep with --record)")
     p.add_argument("--report", action="store_true",
                    help="run with the study report and record its share of the wall time")
     args = p.parse_args(argv)
+    args.out = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
+        "results_sweep"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     extra = [x for o in args.overrides for x in ("--set", o)]
     run_once(args.tree.resolve(), args.study.resolve(), args.ranks, extra,
              args.report)  # warm the JIT
