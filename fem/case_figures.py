@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from fem.collective import on_rank0
 from fem.log import get_logger
 
 if TYPE_CHECKING:
@@ -116,9 +117,8 @@ class FigureQueue:
             if self._pending == len(self.specs):  # the first listing: claim the name
                 self.out.claim_file(FIGURES_JSON)
             self._pending = 0
-            if self.out.comm.rank == 0:
-                atomic_write_json(self.out.path(FIGURES_JSON),
-                                  {"pngs": self.mode, "figures": self.specs})
+            on_rank0(self.out.comm, atomic_write_json, self.out.path(FIGURES_JSON),
+                     {"pngs": self.mode, "figures": self.specs})  # its error on every rank
         self.out.timing.add("figures", time.perf_counter() - t0)
         return self.out.comm.bcast(failed, root=0)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import faulthandler
 import json
 import logging
 import os
 import signal
 import sys
 import textwrap
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -24,10 +26,12 @@ from typing import NoReturn
 from fem import _stack  # noqa: F401  (import order of the DOLFINx wheel)
 from mpi4py import MPI
 
+from fem.collective import FailureCheck, describe
 from fem.config import ConfigError
-from fem.log import setup_logging
+from fem.log import get_logger, setup_logging
 from geometries.estimate import DEFAULT_MAX_CELLS, check_cell_limit
 
+log = get_logger("cli")
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 WIDTH = 100  # wrapped output
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -300,31 +304,50 @@ def _quiet_closed_pipe() -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # writes raise BrokenPipeError instead
 
 
+def _dispatch(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    level = getattr(args, "log_level", "INFO")
+    args.verbose = level == "DEBUG"
+    setup_logging(getattr(logging, level))
+    _quiet_closed_pipe()
+    if not faulthandler.is_enabled():  # after PETSc's handlers: a crash prints its stack
+        faulthandler.enable(file=sys.__stderr__)
+    if args.command == "materials":
+        return cmd_materials(args)
+    if args.command == "check":
+        return cmd_check(args)
+    if args.command in ("mesh", "run"):
+        return _run_like(args, mesh_only=args.command == "mesh")
+    return cmd_report(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; raises ``SystemExit`` with the exit status (0, 1 or 2)."""
+    """Entry point; raises ``SystemExit`` with the exit status (0, 1 or 2).
+
+    Every rank ends here with its error or none (:class:`fem.collective.FailureCheck`):
+    all ranks exit with the same status and rank 0 prints one line. A rank that failed
+    alone while the others wait in a collective operation ends the job (MPI_Abort).
+    """
+    check = FailureCheck(MPI.COMM_WORLD)  # first: every rank is still in step here
+    error, code = None, EXIT_OK
     try:
-        args = build_parser().parse_args(argv)
-        level = getattr(args, "log_level", "INFO")
-        args.verbose = level == "DEBUG"
-        setup_logging(getattr(logging, level))
-        _quiet_closed_pipe()
-        if args.command == "materials":
-            code = cmd_materials(args)
-        elif args.command == "check":
-            code = cmd_check(args)
-        elif args.command in ("mesh", "run"):
-            code = _run_like(args, mesh_only=args.command == "mesh")
-        else:
-            code = cmd_report(args)
+        code = _dispatch(argv)
     except (ConfigError, UsageError) as err:
-        _err(str(err))
-        code = EXIT_INVALID
+        error, code = str(err), EXIT_INVALID
     except BrokenPipeError:  # output piped into e.g. `head`: no message at exit either
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = EXIT_OK
-    except OSError as err:  # raised on every rank alike (fem.collective.on_rank0)
-        _err(str(err))
-        code = EXIT_FAILED
+    except OSError as err:  # a write failed (e.g. a full disk)
+        error, code = str(err), EXIT_FAILED
+    except Exception as err:  # noqa: BLE001 - a defect: one line (-v: the traceback)
+        log.debug("%s", traceback.format_exc())
+        error, code = describe(err), EXIT_FAILED
+    try:
+        message = check.agree(error, "", code=code)
+        code = MPI.COMM_WORLD.allreduce(code, op=MPI.MAX)
+    finally:
+        check.free()
+    if message is not None:
+        _err(message)
     raise SystemExit(code)
 
 

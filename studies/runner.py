@@ -25,9 +25,12 @@ the others still run.
 
 Every file-system step of rank 0 runs through :func:`fem.collective.on_rank0`, so its
 error (a corrupt manifest, a full disk, a name the file system refuses) is raised on every
-rank instead of leaving the others waiting. Limitation: an exception raised on only some
-ranks of a group while the others sit in a collective deadlocks the group (MPI cannot
-recover from that); physics modules raise consistently on all ranks.
+rank instead of leaving the others waiting. A case that raises on some ranks only fails on
+all of them (:class:`fem.collective.FailureCheck`, the message of the lowest failing rank);
+if the other ranks of its group wait in a collective operation the failed rank left, MPI
+cannot recover that group, and the failed rank ends the job with ``MPI_Abort`` (exit
+status 1, one message) after ``$CSEFEM_ERROR_WAIT_S`` seconds. The case stays pending in
+the manifest, so a rerun redoes it.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from typing import Any
 from mpi4py import MPI
 
 from fem._stack import stack_versions
-from fem.collective import on_rank0
+from fem.collective import FailureCheck, describe, on_rank0
 from fem.config import ConfigError
 from fem.fileio import atomic_write_json, atomic_write_text
 from fem.log import get_logger
@@ -108,6 +111,7 @@ def _run_case(case: Any, study_dir: Path, comm: MPI.Comm, config_hash: str) -> d
     t0 = time.perf_counter()
     staging = mf.partial_dir(study_dir, case.name)
     error, diags, out, files = None, [], None, {}
+    check = FailureCheck(comm)  # before any step that may fail on some ranks only
     try:
         timing = CaseTiming()
         on_rank0(comm, _fresh_dir, staging)
@@ -132,31 +136,47 @@ def _run_case(case: Any, study_dir: Path, comm: MPI.Comm, config_hash: str) -> d
                           extra=extra)
         out.close()
     except Exception as err:  # noqa: BLE001 - a failing case must not stop the study
-        error = f"{type(err).__name__}: {err}"
+        error = describe(err)
         log.debug("case %s failed:\n%s", case.name, traceback.format_exc())
-        if out is not None:
-            try:
-                out.close(complete=False)
-            except Exception:  # noqa: BLE001
-                pass
-    failed = comm.allreduce(error is not None, op=MPI.LOR)
+    try:  # every rank, failed or not; a failed rank whose peers never come ends the job
+        message = check.agree(error, f"case {case.name}")
+    finally:
+        check.free()
+    failed = message is not None
+    if failed:
+        _close_failed(out, comm, case.name)
     if not failed:
         try:
             files = on_rank0(comm, _publish, study_dir, case.name)
         except Exception as err:  # noqa: BLE001 - the same error on every rank
-            error, failed = f"{type(err).__name__}: {err}", True
-    messages = comm.gather(error, root=0)
+            message, failed = f"{type(err).__name__}: {err}", True
     world_ranks = comm.gather(MPI.COMM_WORLD.rank, root=0)
     result: dict[str, Any] = {"name": case.name, "config_hash": config_hash,
                               "diagnostics": diags, "status": "failed" if failed else "done",
                               "world_ranks": world_ranks}
     if comm.rank == 0:
         if failed:
-            result["error"] = next((m for m in messages if m), "failed on another rank")
+            result["error"] = message
         else:
             result["files"] = files
         result["wall_time_s"] = time.perf_counter() - t0
     return result
+
+
+def _close_failed(out: Any, comm: MPI.Comm, name: str) -> None:
+    """Close the writers of a failed case (collective, so only where every rank has them);
+    an error while closing is checked like the case's own."""
+    if not comm.allreduce(out is not None, op=MPI.LAND):
+        return
+    check, error = FailureCheck(comm), None
+    try:
+        out.close(complete=False)
+    except Exception as err:  # noqa: BLE001 - the case has failed already
+        error = describe(err)
+    try:
+        check.agree(error, f"case {name}: closing its output after the failure")
+    finally:
+        check.free()
 
 
 def _fresh_dir(path: Path) -> None:

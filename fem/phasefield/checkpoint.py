@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
-from fem.collective import on_rank0
+from fem.collective import local_step, on_rank0
 from fem.fileio import atomic_write_text
 from fem.log import get_logger
 
@@ -95,17 +95,11 @@ def save(directory: str | Path, comm: MPI.Comm, arrays: dict[str, np.ndarray],
     """
     directory = Path(comm.bcast(str(directory), root=0))
     state = Path(on_rank0(comm, _new_state_dir, directory))
-    err = None
-    try:
+    with local_step(comm, f"cannot write the checkpoint {state}", CheckpointError):
         with open(_rank_file(state, comm), "wb") as fh:
             np.savez(fh, __dof_hash__=np.array(dof_hash(coordinates)), **arrays)
             fh.flush()
             os.fsync(fh.fileno())
-    except OSError as e:
-        err = f"rank {comm.rank}: cannot write {_rank_file(state, comm)}: {e}"
-    errs = [e for e in comm.allgather(err) if e]
-    if errs:
-        raise CheckpointError(errs[0])
     head_meta = {**meta, "n_ranks": comm.size}
     if identity is not None:
         head_meta["identity"] = identity
@@ -173,17 +167,12 @@ def load(directory: str | Path, comm: MPI.Comm, coordinates: np.ndarray
         except (OSError, ValueError) as e:
             err = f"no readable checkpoint head in {directory}: {e}"
     err, meta = comm.bcast((err, meta), root=0)
-    arrays: dict[str, np.ndarray] = {}
-    if err is None:
-        state = directory / meta.pop("data", ".")  # "." : a head written before state folders
-        try:
-            with np.load(_rank_file(state, comm)) as data:
-                arrays = {k: data[k] for k in data.files}
-            if str(arrays.pop("__dof_hash__")) != dof_hash(coordinates):
-                err = f"rank {comm.rank}: dof coordinates differ (another mesh or partition)"
-        except (OSError, KeyError, ValueError) as e:
-            err = f"rank {comm.rank}: cannot read {_rank_file(state, comm)}: {e}"
-    errs = [e for e in comm.allgather(err) if e]
-    if errs:
-        raise CheckpointError(errs[0])
+    if err is not None:
+        raise CheckpointError(err)
+    state = directory / meta.pop("data", ".")  # "." : a head written before state folders
+    with local_step(comm, f"cannot resume from the checkpoint {state}", CheckpointError):
+        with np.load(_rank_file(state, comm)) as data:
+            arrays = {k: data[k] for k in data.files}
+        if str(arrays.pop("__dof_hash__")) != dof_hash(coordinates):
+            raise CheckpointError("dof coordinates differ (another mesh or partition)")
     return arrays, meta
