@@ -68,17 +68,19 @@ def test_every_argument_has_help():
 
 
 def test_check_counts_per_case_wrapped_and_json(capsys):
+    """(main is collective: every rank runs each command; rank 0 prints.)"""
     code, out, _ = _cli(["check", str(PEO_VS_PLM)], capsys)
-    assert code == 0
+    code_json, out_json, _ = _cli(["check", str(PEO_VS_PLM), "--json"], capsys)
+    code_mat, out_mat, _ = _cli(["materials", "--json"], capsys)
+    assert code == code_json == code_mat == 0
     if MPI.COMM_WORLD.rank != 0:
-        assert out == ""
+        assert out == out_json == out_mat == ""
         return
     lines = out.splitlines()
     assert max(len(ln) for ln in lines) <= WIDTH
     cited = set(re.findall(r"[\w/.-]+\.md", out))
     assert all((ROOT / c).is_file() for c in cited), cited  # only the repository's own files
-    code, out, _ = _cli(["check", str(PEO_VS_PLM), "--json"], capsys)
-    cases = json.loads(out)
+    cases = json.loads(out_json)
     over = next(c for c in cases if c["case"] == "PEO_over__i0.2")
     assert sum(d["level"] == "warn" for d in over["diagnostics"]) == 4  # over-limiting at 25 C
     assert len(cases) == 13
@@ -86,8 +88,7 @@ def test_check_counts_per_case_wrapped_and_json(capsys):
         counts = ", ".join(f"{sum(d['level'] == lv for d in c['diagnostics'])} {lv}"
                            for lv in ("info", "warn", "error"))
         assert f"{c['case']} (npp, {c['temperatures_C'][0]:g} C): {counts}" in lines
-    code, out, _ = _cli(["materials", "--json"], capsys)
-    peo = next(m for m in json.loads(out) if m["name"] == "PEO")
+    peo = next(m for m in json.loads(out_mat) if m["name"] == "PEO")
     assert peo["sigma_25C_S_per_m"] == pytest.approx(5e-4) and peo["t_plus"] is not None
 
 

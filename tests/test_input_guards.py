@@ -6,6 +6,11 @@ estimated cell count exceeds ``--max-cells``; plus the cell estimate against rea
 meshes and Gmsh's preference files kept out of the user's HOME.
 """
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +140,40 @@ def test_gmsh_writes_nothing_into_home(shared_tmp, monkeypatch):
     assert gmsh_home() == cache / "csefem" / "gmsh-home"
     if MPI.COMM_WORLD.rank == 0:  # gmsh runs on rank 0 only
         assert gmsh_home().is_dir()
+
+
+WRITES = ("openat", "open", "creat", "mkdir", "mkdirat", "rename", "renameat", "renameat2",
+          "unlink", "unlinkat", "chmod", "fchmodat", "truncate")
+
+
+@pytest.mark.serial  # traces its own process
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_gmsh_writes_only_into_the_cache_but_fltk_as_root(tmp_path):
+    """Every file Gmsh's start-up and meshing write or change (strace) is under
+    $XDG_CACHE_HOME, except, as root, FLTK's system preferences /etc/fltk/fltk.org/
+    fltk.prefs: its path is compiled into the Gmsh wheel (no option or environment
+    variable moves it; the README's known limitation). A new path outside fails."""
+    cache, trace = tmp_path / "cache", tmp_path / "trace.txt"
+    code = ("from geometries.builder import build_geometry\n"
+            "from geometries.spec import GeometryConfig\n"
+            "build_geometry(GeometryConfig(preset='peo_20x5.6'))\n")
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(cache),
+               PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[1]),
+                                           os.environ.get("PYTHONPATH", "")]))
+    subprocess.run(["strace", "-f", "-qq", "-o", str(trace), "-e", "trace=" + ",".join(WRITES),
+                    sys.executable, "-c", code], env=env, check=True, timeout=300,
+                   capture_output=True)
+    written = set()
+    for line in trace.read_text().splitlines():
+        call = re.match(r"\d+\s+(\w+)\(.*?\"([^\"]+)\"(.*)= (-?\d+)", line)
+        if not call or int(call[4]) < 0 or call[1] not in WRITES:
+            continue
+        if call[1] in ("openat", "open") and not re.search(r"O_WRONLY|O_RDWR|O_CREAT",
+                                                             call[3]):
+            continue
+        written.add(call[2])
+    outside = {p for p in written if not p.startswith((str(cache), "/dev/", "/proc/"))}
+    fltk = {"/etc/fltk", "/etc/fltk/fltk.org", "/etc/fltk/fltk.org/fltk.prefs"}
+    assert outside <= (fltk if os.geteuid() == 0 else set()), sorted(outside)
+    assert any(p.startswith(str(cache / "csefem" / "gmsh-home")) for p in written)
