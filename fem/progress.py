@@ -151,9 +151,19 @@ class StepProgress:
         if not self.tty:
             log.info(line)
             return
-        self.stream.write("\r" + line + "\x1b[K" + ("\n" if final else ""))
-        self.stream.flush()
-        self._drawn = not final
+        self._drawn = self._write("\r" + line + "\x1b[K" + ("\n" if final else "")) and not final
+
+    def _write(self, text: str) -> bool:
+        """Write to the terminal (rank 0 only); a terminal that went away ends the progress
+        bar instead of raising on rank 0 alone, which would leave the time loop there."""
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+            return True
+        except OSError as err:
+            self.tty = False
+            log.debug("progress bar off: %s", err)
+            return False
 
     def __enter__(self) -> StepProgress:
         return self
@@ -164,8 +174,7 @@ class StepProgress:
             return
         self._finished = True  # no "done" line after an error
         if self._drawn:  # keep the error message off the progress line
-            self.stream.write("\n")
-            self.stream.flush()
+            self._write("\n")
             self._drawn = False
 
 

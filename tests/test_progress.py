@@ -151,6 +151,25 @@ def test_terminal_line_ended_on_error(records):
     assert stream.getvalue().endswith("\x1b[K\n") and "done" not in stream.getvalue()
 
 
+class _GoneTerminal(io.StringIO):
+    def write(self, text):
+        raise OSError(5, "Input/output error")  # EIO: the terminal was closed
+
+
+def test_a_terminal_that_goes_away_does_not_raise(records):
+    """Only rank 0 writes the bar: raising there alone would leave the others in the solver's
+    collectives. The bar stops; the following lines go to the logger."""
+    clock = FakeClock(0.0)
+    p = StepProgress("x", 10.0, MPI.COMM_SELF, min_interval_s=0.0, clock=clock,
+                     stream=_GoneTerminal(), tty=True)
+    for step in (1, 2):
+        clock.now = float(step)
+        p.update(float(step), 1.0, 2)
+    p.finish()
+    assert not p.tty and len(records.lines()) == 2  # step 2 and the final line
+    assert records.lines()[-1].startswith("x: done, t = 2.00e+00 s in 2 steps")
+
+
 def test_tty_detection():
     assert not StepProgress("x", 1.0, MPI.COMM_SELF, stream=io.StringIO()).tty
 

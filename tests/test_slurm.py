@@ -115,6 +115,33 @@ def slurm(tmp_path):
                 proc.wait(timeout=30)
 
 
+def _sbatch(env: dict[str, str], tmp_path: Path, exports: dict[str, str],
+            wait_s: float = 600) -> tuple[str, str]:
+    """Submit the template with ``exports`` and wait until the job leaves the queue (it is
+    cancelled after ``wait_s``): (scontrol's record of the job, the job's output)."""
+    res = subprocess.run(
+        ["sbatch", "--parsable", "--export=ALL," + ",".join(f"{k}={v}" for k, v in
+                                                            exports.items()),
+         f"--chdir={tmp_path}", f"--output={tmp_path / 'job.out'}", str(TEMPLATE)],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    job = res.stdout.strip().split(";")[0]
+    deadline = time.monotonic() + wait_s  # poll (sbatch --wait sleeps up to 10 s per check)
+    while time.monotonic() < deadline:
+        state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], env=env,
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+        if not state:
+            break
+        time.sleep(0.5)
+    else:
+        subprocess.run(["scancel", job], env=env, timeout=30)
+        pytest.fail(f"job {job} still {state} after {wait_s:g} s (cancelled)")
+    record = subprocess.run(["scontrol", "show", "job", job], env=env,
+                            capture_output=True, text=True, timeout=30).stdout
+    log = (tmp_path / "job.out").read_text() if (tmp_path / "job.out").exists() else ""
+    return record, log
+
+
 @pytest.mark.parametrize("launcher, ranks_per_case, n_ranks", [
     ("srun", "", [2, 2]),      # srun --mpi=pmi2: one 2-rank job (not two 1-rank copies)
     ("mpiexec", "1", [2, 1]),  # the venv's mpiexec; the first case warms on all ranks
@@ -125,27 +152,33 @@ def test_sbatch_template_runs_a_study(slurm, tmp_path, launcher, ranks_per_case,
     out = tmp_path / "out"
     exports = {"CSEFEM_DIR": str(ROOT), "STUDY": str(study), "OUT": str(out),
                "LAUNCHER": launcher, "RANKS_PER_CASE": ranks_per_case}
-    res = subprocess.run(
-        ["sbatch", "--parsable", "--export=ALL," + ",".join(f"{k}={v}" for k, v in
-                                                            exports.items()),
-         f"--chdir={tmp_path}", f"--output={tmp_path / 'job.out'}", str(TEMPLATE)],
-        env=slurm, capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stdout + res.stderr
-    job = res.stdout.strip().split(";")[0]
-    deadline = time.monotonic() + 600  # poll (sbatch --wait sleeps up to 10 s per check)
-    while time.monotonic() < deadline:
-        state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], env=slurm,
-                               capture_output=True, text=True, timeout=30).stdout.strip()
-        if not state:
-            break
-        time.sleep(0.5)
-    exit_code = subprocess.run(["scontrol", "show", "job", job], env=slurm,
-                               capture_output=True, text=True, timeout=30).stdout
-    log = (tmp_path / "job.out").read_text() if (tmp_path / "job.out").exists() else ""
-    assert "ExitCode=0:0" in exit_code, exit_code + log
+    record, log = _sbatch(slurm, tmp_path, exports)
+    assert "ExitCode=0:0" in record, record + log
     assert "csefem: 2 rank(s)" in log
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(manifest["cases"]) == ["A", "B"]
     ranks = [json.loads((out / "cases" / c / "summary.json").read_text())["n_ranks"]
              for c in ("A", "B")]
     assert ranks == n_ranks
+
+
+def test_a_crashing_rank_ends_the_slurm_job(slurm, tmp_path):
+    """A C++ abort on rank 1 under srun (tests/test_rank_errors.py's plugin, loaded by a
+    sitecustomize): --kill-on-bad-exit ends the step within seconds (without it rank 0
+    waited in a collective until the time limit); the manifest keeps case A pending."""
+    from test_rank_errors import PLUGIN
+    from test_runner import TINY
+
+    (tmp_path / "fault_cases.py").write_text(PLUGIN)
+    (tmp_path / "sitecustomize.py").write_text("import fault_cases  # the test type 'fault'\n")
+    study = tmp_path / "tiny.toml"
+    study.write_text(TINY.replace('type = "mesh"', 'type = "fault"'))
+    out = tmp_path / "out"
+    path = os.pathsep.join([str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    exports = {"CSEFEM_DIR": str(ROOT), "STUDY": str(study), "OUT": str(out),
+               "LAUNCHER": "srun", "CSEFEM_TEST_FAULT": "abort", "PYTHONPATH": path}
+    record, log = _sbatch(slurm, tmp_path, exports, wait_s=240)
+    assert "ExitCode=0:0" not in record, record + log
+    assert "task 1: Aborted" in log and "Fatal Python error: Aborted" in log, log
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["cases"]["A"]["status"] == "pending"
