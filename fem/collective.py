@@ -7,9 +7,9 @@ its error, so that every rank returns the same value or raises the same exceptio
 
 Any other step may fail on some ranks only (a Python error in a solver callback, a file
 a rank cannot write). :class:`FailureCheck` is the point where every rank says whether it
-failed; :func:`local_step` wraps a block of local work in one. A failed rank whose peers never come to it (they wait in a collective operation
-it left: MPI cannot cancel that) ends the whole job with ``MPI_Abort`` and one message,
-after :func:`error_wait_s` seconds.
+failed; :func:`local_step` wraps a block of local work in one. A failed rank whose peers
+never come to it (they wait in a collective operation it left: MPI cannot cancel that)
+ends the whole job with ``MPI_Abort`` and one message, after :func:`error_wait_s` seconds.
 """
 
 from __future__ import annotations

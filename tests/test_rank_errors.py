@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-from mpi4py import MPI
 
 from fem.collective import ERROR_WAIT_ENV, FailureCheck, error_wait_s
 from fem.config import ConfigError
