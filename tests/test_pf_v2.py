@@ -259,10 +259,10 @@ def test_interface_width_convergence(comm):
     assert rates[1] == pytest.approx(rates[0], rel=0.05)
 
 
-def sand_time(comm, delta0):
+def sand_time(comm, delta0, dt_max=0.01):
     """Time at which c+ at the front (xi = 1/2) of Li | PEO | Li at 10 mA/cm^2 (1.45 i_lim,
     60 C, L = 10 um) falls to 5 % of c0, and the sharp-interface value
-    (``sharp_interface.sand_time_fd_s``)."""
+    (``sharp_interface.sand_time_fd_s`` with the moving front that pushes the salt ahead)."""
     from dolfinx import fem
 
     from fem.phasefield import sharp_interface as si
@@ -274,7 +274,7 @@ def sand_time(comm, delta0):
                               "parameters": {"kappa0_J_per_m": 3.75e5 * (delta0 * 1e-6) ** 2 / 2},
                               "boundaries": {"c_cathode": "li_electrode"},
                               "control": {"current_tolerance": 1e-3},
-                              "time": {"dt_initial_s": 1e-2, "dt_max_s": 0.1}},
+                              "time": {"dt_initial_s": dt_max, "dt_max_s": dt_max}},
                      {"temperature_C": T - 273.15, "end_time_s": 20.0,
                       "current_density_mA_per_cm2": i / 10})
     p = sim.problem
@@ -303,19 +303,22 @@ def sand_time(comm, delta0):
     t_model = float(np.interp(fraction, cf[::-1], t[::-1]))
     tr = get_material("PEO").transport(T)
     t_ref = si.sand_time_fd_s(i, L * 1e-6, tr.D_plus_m2_per_s, tr.D_anion_m2_per_s,
-                              get_material("PEO").c0_mol_per_m3, surface_fraction=fraction)
+                              get_material("PEO").c0_mol_per_m3, surface_fraction=fraction,
+                              front_velocity_m_per_s=OMEGA * i / F)
     return t_model, t_ref
 
 
 @pytest.mark.slow
-def test_sand_time_converges_with_the_interface_width(comm):
-    """KNOWN DEFECT, recorded: issue 9 asks for Sand's time within 2 %; the model is 36 % late
-    at delta0 = 0.5 um and 15-16 % at 0.25 um (measured): a first-order thin-interface error of
-    the distributed Li+ sink in transients (docs/theory/phasefield.md sec. 6). This test
-    holds the first-order convergence towards the sharp value."""
+def test_sand_time_within_two_percent(comm):
+    """Sand's time of a flat plating front within 2 % of the sharp interface at delta0 = 0.5
+    and 0.25 um (measured +1.7 % and +0.9 %, dt <= 0.01 s; without the thin-interface
+    correction +36 % and +15 %, docs/theory/phasefield.md sec. 3.1), converging with delta0.
+    The reference moves with the front (the deposit pushes the salt ahead: +2.7 % on the
+    fixed-face value)."""
     (t1, ref), (t2, _) = sand_time(comm, 0.5), sand_time(comm, 0.25)
     e1, e2 = t1 / ref - 1, t2 / ref - 1
-    assert 0 < e2 < 0.6 * e1 < 0.45
+    assert abs(e1) < 0.02 and abs(e2) < 0.012, (e1, e2)
+    assert abs(e2) < 0.7 * abs(e1), (e1, e2)
 
 
 def test_serial_and_parallel_agree(comm):

@@ -58,9 +58,14 @@ def phase_residual(xi: Expr, xi_n: Expr, v: Expr, dt: Expr, velocity: Expr, ell:
 
 
 def species_residual(stored: Expr, stored_n: Expr, c: Expr, mu: Expr, D_psi: Expr, v: Expr,
-                     dt: Expr, dx: ufl.Measure, sink: Expr | float = 0.0) -> ufl.Form:
-    """d(stored)/dt + div(psi N) + sink = 0 with N = -D c grad mu (NPP storage + transport
-    terms); ``stored`` is the mobile amount per volume, psi c_a for both ions."""
+                     dt: Expr, dx: ufl.Measure, sink: Expr | float = 0.0,
+                     flux: Expr | None = None) -> ufl.Form:
+    """d(stored)/dt + div(psi N + J) + sink = 0 with N = -D c grad mu (NPP storage + transport
+    terms); ``stored`` is the mobile amount per volume, psi c_a for both ions; ``flux`` is
+    an extra flux J (the thin-interface corrections, ``thin_interface``)."""
     dcdt = npp_forms.time_derivative(stored, stored_n, stored_n, dt, 1.0, -1.0, 0.0)
-    return (npp_forms.storage(dcdt, v, dx) + npp_forms.transport(D_psi, c, mu, v, dx)
-            + sink * v * dx)
+    F = (npp_forms.storage(dcdt, v, dx) + npp_forms.transport(D_psi, c, mu, v, dx)
+         + sink * v * dx)
+    if flux is not None:
+        F -= ufl.inner(flux, ufl.grad(v)) * dx
+    return F

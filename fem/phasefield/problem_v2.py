@@ -18,7 +18,7 @@ import ufl
 from fem import _stack  # noqa: F401
 from dolfinx import fem, la
 from fem.npp import forms as npp_forms
-from fem.phasefield import forms_v2
+from fem.phasefield import forms_v2, thin_interface
 from fem.phasefield.kinetics import KineticModel, overpotential, plating_velocity
 from fem.phasefield.params import ScaledModel
 from fem.phasefield.problem import XI, PhaseFieldProblem, RegionCoefficients, _insulating
@@ -92,10 +92,45 @@ class ElectrodepositionProblem(PhaseFieldProblem):
             # Omega p (M2) or the Monroe-Newman-type Omega (p - s_nn) (MN), in RT/F; it
             # shifts eta only (symmetry factor beta = alpha in v2)
             stress = self.mechanics.kinetic_term()
-        eta = overpotential(self.phi_app, self.electrolyte_potential(w), self.curvature,
-                            self.kin.capillary, stress)
-        return self.coeffs.mask * plating_velocity(self.el.i0_rate, self.kin.alpha, eta,
-                                                   self.concentrations(w)[0])
+        c_plus, phi_l = self.interface_state(w)
+        eta = overpotential(self.phi_app, phi_l, self.curvature, self.kin.capillary, stress)
+        return self.coeffs.mask * plating_velocity(self.el.i0_rate, self.kin.alpha, eta, c_plus)
+
+    def interface_state(self, w: fem.Function):
+        """(c+, phi_l) that the kinetics of state ``w`` see: the local values, or with the
+        thin-interface correction their values at the profile centre, Taylor-extrapolated
+        along the normal from (c_a, mu_a) (docs/theory/phasefield.md sec. 3.1); the normal
+        second derivatives come from the electrolyte's balances, c_a'' = (dc_a/dt)/D_salt and
+        (c_a mu_a')' = (dc_a/dt)/D_a, with dc_a/dt against the accepted state."""
+        c_plus, c_a = self.concentrations(w)
+        if not self.kin.thin_interface:
+            return c_plus, self.electrolyte_potential(w)
+        el, ti = self.el, thin_interface
+        xi, _, mu_a = ufl.split(w)
+        d = ti.signed_distance(xi, self.kin.ell)
+        n = forms_v2.unit_normal(xi, self.kin.normal_eps)
+        dcdt = (c_a - self.concentrations(self.w_n)[1]) / self.dt
+        D_salt = ti.salt_diffusivity(c_a, el.D_plus, el.D_anion, el.c_fixed)
+        c_a_i = ti.soft_floor(ti.at_interface(c_a, d, n, dcdt / D_salt))
+        mu_a_i = ti.at_interface(mu_a, d, n, dcdt / (el.D_anion * c_a))
+        return c_a_i + el.c_fixed, ufl.ln(c_a_i) - mu_a_i
+
+    def interface_fluxes(self, w: fem.Function):
+        """The thin-interface fluxes (J+, J_a) of state ``w`` (None without the correction):
+        the anti-trapping salt flux A(xi) dc_a/dt n on both ions, plus the normal
+        conduction of the Li half of the profile (docs/theory/phasefield.md sec. 3.1)."""
+        if not self.kin.thin_interface:
+            return None, None
+        ti = thin_interface
+        xi, mu_p, mu_a = ufl.split(w)
+        c_plus, c_a = self.concentrations(w)
+        n = forms_v2.unit_normal(xi, self.kin.normal_eps)
+        scale = _insulating(self.coeffs.mask)
+        salt = ti.antitrapping_weight(xi, self.kin.ell) * (
+            c_a - self.concentrations(self.w_n)[1]) / self.dt * n
+        kappa, m = ti.li_side_conductance(xi), self.normal  # lagged normal: smooth Jacobian
+        return ((salt + ti.normal_flux(m, kappa, self.el.D_plus, c_plus, mu_p)) * scale,
+                (salt + ti.normal_flux(m, kappa, self.el.D_anion, c_a, mu_a)) * scale)
 
     # -- residual and boundary conditions --------------------------------------------------
     def residual(self) -> ufl.Form:
@@ -116,10 +151,11 @@ class ElectrodepositionProblem(PhaseFieldProblem):
         # interface without charge transfer and integrates to zero (zero-flux xi boundaries),
         # so int sink = (c_s/c_ref) d/dt int xi exactly
         reaction = forms_v2.reaction_rate(xi, velocity, k.ell)
+        J_p, J_a = self.interface_fluxes(self.w)
         F += forms_v2.species_residual(stored, stored_n, c_p, mu_p, psi * self.el.D_plus, v_p,
-                                       self.dt, self.dx, sink=m.cs_over_c0 * reaction)
+                                       self.dt, self.dx, sink=m.cs_over_c0 * reaction, flux=J_p)
         F += forms_v2.species_residual(stored, stored_n, c_a, mu_a, psi * self.el.D_anion, v_a,
-                                       self.dt, self.dx)
+                                       self.dt, self.dx, flux=J_a)
         for source in self._sources:
             F += source(v_xi, v_p, v_a)
         return F

@@ -244,11 +244,17 @@ def _surface_event(threshold: float):
 def planar_transient(i_plating_A_per_m2: float, L_m: float, D_plus_m2_per_s: float,
                      D_anion_m2_per_s: float, c0_mol_per_m3: float, t_end_s: float,
                      c_fixed_mol_per_m3: float = 0.0, n_nodes: int = 401,
-                     surface_threshold: float | None = None, t_eval=None):
+                     surface_threshold: float | None = None, t_eval=None,
+                     front_velocity_m_per_s: float = 0.0):
     """Galvanostatic EN transient of the free anion c_a(y, t), finite volumes (vertex-centred).
 
     dc_a/dt = -d j_a/dy, j_a = -D_eff(c_a) dc_a/dy + t_a(c_a) i/F, j_a = 0 at both
     electrodes; the grid is refined quadratically towards the plating face y = 0.
+    ``front_velocity_m_per_s`` v > 0: the plating front advances into a stationary
+    electrolyte and pushes the free anion ahead. y is then measured from the moving front:
+    the electrolyte streams towards it, j_a gains -v c_a, and j_a = 0 at the front (the
+    anion does not enter the Li: it is pushed ahead); at y = L fresh electrolyte enters
+    (the front's travel v t << L is neglected there).
     ``surface_threshold`` [mol/m^3] stops at c_a(0) = threshold. Returns the
     ``solve_ivp`` result with ``y_nodes`` attached (rows of ``.y`` are c_a at the nodes).
     """
@@ -263,10 +269,11 @@ def planar_transient(i_plating_A_per_m2: float, L_m: float, D_plus_m2_per_s: flo
     def rhs(_t, c):
         cm = 0.5 * (c[1:] + c[:-1])
         D_eff, t_a = _coefficients(cm, D_plus_m2_per_s, D_anion_m2_per_s, cf)
-        flux = -D_eff * np.diff(c) / h + t_a * N
+        flux = -D_eff * np.diff(c) / h + t_a * N - front_velocity_m_per_s * cm
         dc = np.zeros_like(c)
         dc[:-1] -= flux
         dc[1:] += flux
+        dc[-1] += front_velocity_m_per_s * c[-1]
         return dc / vol
 
     sparsity = np.eye(n_nodes, k=0) + np.eye(n_nodes, k=1) + np.eye(n_nodes, k=-1)
@@ -281,16 +288,19 @@ def planar_transient(i_plating_A_per_m2: float, L_m: float, D_plus_m2_per_s: flo
 def sand_time_fd_s(i_plating_A_per_m2: float, L_m: float, D_plus_m2_per_s: float,
                    D_anion_m2_per_s: float, c0_mol_per_m3: float,
                    c_fixed_mol_per_m3: float = 0.0, surface_fraction: float = 0.0,
-                   n_nodes: int = 401, t_max_s: float | None = None) -> float:
+                   n_nodes: int = 401, t_max_s: float | None = None,
+                   front_velocity_m_per_s: float = 0.0) -> float:
     """Time at which the free anion at the plating face falls to ``surface_fraction`` of
     its initial value (0: Sand's time), from :func:`planar_transient` [s]; inf if never
-    before ``t_max_s`` (default 20 x the frozen estimate)."""
+    before ``t_max_s`` (default 20 x the frozen estimate). ``front_velocity_m_per_s``: see
+    :func:`planar_transient`."""
     ca0 = c0_mol_per_m3 - c_fixed_mol_per_m3
     t_max = t_max_s or 20.0 * sand_time_frozen_s(i_plating_A_per_m2, D_plus_m2_per_s,
                                                  D_anion_m2_per_s, c0_mol_per_m3,
                                                  c_fixed_mol_per_m3)
     sol = planar_transient(i_plating_A_per_m2, L_m, D_plus_m2_per_s, D_anion_m2_per_s,
                            c0_mol_per_m3, t_max, c_fixed_mol_per_m3, n_nodes,
-                           surface_threshold=surface_fraction * ca0)
+                           surface_threshold=surface_fraction * ca0,
+                           front_velocity_m_per_s=front_velocity_m_per_s)
     return float(sol.t_events[0][0]) if sol.t_events[0].size else math.inf
 
