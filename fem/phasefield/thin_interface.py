@@ -27,10 +27,12 @@ bounded where the profile has no normal. The tails matter: with the other correc
 time at delta0 = 0.5 um came out 4.3 % late with a 4 ell cap, 2.1 % with 6 ell and 1.6 %
 uncapped (measured, zero-displacement limit)."""
 
-LI_SIDE_CONDUCTANCE = 15.0
-"""Peak extra normal conductance of the Li half of the profile, in units of the electrolyte's
-[numerical]: Sand's time at delta0 = 0.5 um came out 2.2 % late with 5 and 1.7 % with 15
-(measured, zero-displacement limit). It adds no tangential (surface) conduction."""
+LI_SIDE_CONDUCTANCE = 100.0
+"""Extra normal conductance of the Li half of the profile over that of its electrolyte
+fraction psi [numerical]; see :func:`li_side_conductance`."""
+
+LI_SIDE_RAMP = 0.05
+"""Width in xi of the smooth switch-on of the Li-side conductance above xi = 1/2 [numerical]."""
 
 CONCENTRATION_FLOOR = 1e-3
 """Smooth floor of the extrapolated anion concentration [c_ref] (its logarithm enters phi_l)."""
@@ -76,11 +78,14 @@ def antitrapping_weight(xi, ell: float):
     return ell * (-ufl.ln(xi + _EPS) - (1 - xi) * d_plus)
 
 
-def li_side_conductance(xi, peak: float = LI_SIDE_CONDUCTANCE):
-    """Extra normal conductance factor on the Li half of the profile, proportional to
-    (2 xi - 1)+ xi (1 - xi): continuous, 0 for xi <= 1/2 and deep in the Li (the deposit
-    conducts no ions), ``peak`` at xi = 0.79."""
-    return peak / 0.0962 * ufl.max_value(2 * xi - 1, 0.0) * xi * (1 - xi)
+def li_side_conductance(xi, ratio: float = LI_SIDE_CONDUCTANCE, ramp: float = LI_SIDE_RAMP):
+    """Extra normal conductance factor ratio (1 - xi) m(xi) on the Li half of the profile:
+    proportional to psi = 1 - xi, so the concentration gradient there stays uniform (the
+    Taylor step of :func:`at_interface` stays exact), switched on by a smooth step m from
+    xi = 1/2 to 1/2 + ramp (a jump at xi = 1/2 stalls Newton when the front crosses a node);
+    0 in the electrolyte and deep in the Li (the deposit conducts no ions)."""
+    s = ufl.min_value(ufl.max_value((xi - 0.5) / ramp, 0.0), 1.0)
+    return ratio * (1 - xi) * s**2 * (3 - 2 * s)
 
 
 def normal_flux(n, weight, D, c, mu):
