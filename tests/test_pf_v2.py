@@ -347,13 +347,13 @@ def sand_time(comm, delta0, dt_max=0.01):
 @pytest.mark.slow
 def test_sand_time_within_two_percent(comm):
     """Sand's time of a flat plating front within 2 % of the sharp interface at delta0 = 0.5
-    and 0.25 um (measured +1.7 % and +0.9 %, dt <= 0.01 s; without the thin-interface
+    and 0.25 um (measured +1.3 % and +0.6 %, dt <= 0.01 s; without the thin-interface
     correction +36 % and +15 %, docs/theory/phasefield.md sec. 3.1), converging with delta0.
     The reference moves with the front (the deposit pushes the salt ahead: +2.7 % on the
     fixed-face value)."""
     (t1, ref), (t2, _) = sand_time(comm, 0.5), sand_time(comm, 0.25)
     e1, e2 = t1 / ref - 1, t2 / ref - 1
-    assert abs(e1) < 0.02 and abs(e2) < 0.012, (e1, e2)
+    assert abs(e1) < 0.02 and abs(e2) < 0.01, (e1, e2)
     assert abs(e2) < 0.7 * abs(e1), (e1, e2)
 
 
