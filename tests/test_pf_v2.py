@@ -295,7 +295,7 @@ def test_interface_width_convergence(comm):
     assert rates[1] == pytest.approx(rates[0], rel=0.05)
 
 
-def sand_time(comm, delta0, dt_max=0.01):
+def sand_time(comm, delta0, dt_max=0.02):
     """Time at which c+ at the front (xi = 1/2) of Li | PEO | Li at 10 mA/cm^2 (1.45 i_lim,
     60 C, L = 10 um) falls to 5 % of c0, and the sharp-interface value
     (``sharp_interface.sand_time_fd_s`` with the moving front that pushes the salt ahead)."""
@@ -347,7 +347,8 @@ def sand_time(comm, delta0, dt_max=0.01):
 @pytest.mark.slow
 def test_sand_time_within_two_percent(comm):
     """Sand's time of a flat plating front within 2 % of the sharp interface at delta0 = 0.5
-    and 0.25 um (measured +1.3 % and +0.6 %, dt <= 0.01 s; without the thin-interface
+    and 0.25 um (measured +1.5 % and +0.8 %, dt <= 0.02 s; +1.3 % and +0.6 % at 0.01 s;
+    without the thin-interface
     correction +36 % and +15 %, docs/theory/phasefield.md sec. 3.1), converging with delta0.
     The reference moves with the front (the deposit pushes the salt ahead: +2.7 % on the
     fixed-face value)."""
