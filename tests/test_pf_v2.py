@@ -348,8 +348,8 @@ def sand_time(comm, delta0, dt_max=0.02):
 def test_sand_time_within_two_percent(comm):
     """Sand's time of a flat plating front within 2 % of the sharp interface at delta0 = 0.5
     and 0.25 um (measured +1.5 % and +0.8 %, dt <= 0.02 s; +1.3 % and +0.6 % at 0.01 s;
-    without the thin-interface
-    correction +36 % and +15 %, docs/theory/phasefield.md sec. 3.1), converging with delta0.
+    without the thin-interface correction +34 % at 0.5 um, docs/theory/phasefield.md
+    sec. 3.1), converging with delta0.
     The reference moves with the front (the deposit pushes the salt ahead: +2.7 % on the
     fixed-face value)."""
     (t1, ref), (t2, _) = sand_time(comm, 0.5), sand_time(comm, 0.25)
