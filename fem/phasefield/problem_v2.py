@@ -96,6 +96,12 @@ class ElectrodepositionProblem(PhaseFieldProblem):
         eta = overpotential(self.phi_app, phi_l, self.curvature, self.kin.capillary, stress)
         return self.coeffs.mask * plating_velocity(self.el.i0_rate, self.kin.alpha, eta, c_plus)
 
+    def lagged_normal(self):
+        """n = grad xi/|grad xi| of the last accepted xi (cellwise), pointing into the Li: the
+        thin-interface terms use it, like the restoring flux, so that they put no derivative
+        of the unknown's normal into the Jacobian."""
+        return forms_v2.unit_normal(ufl.split(self.w_n)[XI], self.kin.normal_eps)
+
     def interface_state(self, w: fem.Function):
         """(c+, phi_l) that the kinetics of state ``w`` see: the local values, or with the
         thin-interface correction their values at the profile centre, Taylor-extrapolated
@@ -108,7 +114,7 @@ class ElectrodepositionProblem(PhaseFieldProblem):
         el, ti = self.el, thin_interface
         xi, _, mu_a = ufl.split(w)
         d = ti.signed_distance(xi, self.kin.ell)
-        n = forms_v2.unit_normal(xi, self.kin.normal_eps)
+        n = self.lagged_normal()
         dcdt = (c_a - self.concentrations(self.w_n)[1]) / self.dt
         D_salt = ti.salt_diffusivity(c_a, el.D_plus, el.D_anion, el.c_fixed)
         c_a_i = ti.soft_floor(ti.at_interface(c_a, d, n, dcdt / D_salt))
@@ -124,7 +130,7 @@ class ElectrodepositionProblem(PhaseFieldProblem):
         ti = thin_interface
         xi, mu_p, mu_a = ufl.split(w)
         c_plus, c_a = self.concentrations(w)
-        n = forms_v2.unit_normal(xi, self.kin.normal_eps)
+        n = self.lagged_normal()
         scale = _insulating(self.coeffs.mask)
         salt = ti.antitrapping_weight(xi, self.kin.ell) * (
             c_a - self.concentrations(self.w_n)[1]) / self.dt * n
