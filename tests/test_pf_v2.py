@@ -240,6 +240,7 @@ def test_steady_cell_profile_and_voltage(comm, material):
     cfg = parse(Config, {"mechanics": {"coupling": "off"}, "initial": {"layer_thickness_um": film},
                          "boundaries": {"c_cathode": "li_electrode"},
                          "parameters": {"molar_volume_m3_per_mol": OMEGA / 100},
+                         "kinetics": {"thin_interface_correction": True},
                          "control": {"current_tolerance": 1e-6},
                          "time": {"dt_initial_s": 0.01}})
     cond = parse(Conditions, {"temperature_C": T - 273.15, "end_time_s": 80.0,
@@ -308,6 +309,7 @@ def sand_time(comm, delta0, dt_max=0.02):
     bundle = interval_bundle(comm, film + L, 460)
     sim = simulation(bundle, {"initial": {"layer_thickness_um": film},
                               "parameters": {"kappa0_J_per_m": 3.75e5 * (delta0 * 1e-6) ** 2 / 2},
+                              "kinetics": {"thin_interface_correction": True},
                               "boundaries": {"c_cathode": "li_electrode"},
                               "control": {"current_tolerance": 1e-3},
                               "time": {"dt_initial_s": dt_max, "dt_max_s": dt_max}},
