@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,16 +129,33 @@ def lock_study(study_dir: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as err:
         if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            holder = os.pread(fd, 256, 0).decode(errors="replace").split()
+            holder = _lock_holder(fd)
             os.close(fd)
             who = f"PID {holder[0]} on {holder[1]}" if len(holder) == 2 else "another run"
             raise ConfigError("--out", "a study folder no other run is using",
                               f"{study_dir} is locked by {who}") from None
         log.warning("cannot lock %s (%s): this file system has no locks, so a second run "
                     "into the same folder is not detected", path, os.strerror(err.errno))
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+    # one write of a fixed-width record (no truncate first): a second run reading it at the
+    # same moment sees the old or the new holder, never an empty file
+    os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}".ljust(LOCK_RECORD - 1).encode()
+              + b"\n", 0)
+    os.ftruncate(fd, LOCK_RECORD)
     return fd
+
+
+LOCK_RECORD = 256  # bytes of the lock file's "PID HOST" record
+
+
+def _lock_holder(fd: int, tries: int = 50) -> list[str]:
+    """["PID", "HOST"] of the lock file, waiting up to ~0.5 s for the winner to write it."""
+    holder: list[str] = []
+    for _ in range(tries):
+        holder = os.pread(fd, LOCK_RECORD, 0).decode(errors="replace").split()
+        if len(holder) == 2:
+            break
+        time.sleep(0.01)
+    return holder
 
 
 def unlock(fd: int | None) -> None:
