@@ -191,6 +191,8 @@ def verdict(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str
     "suppresses" only if the primary metric's decrease is resolved and no metric shows a
     resolved increase; resolved changes of opposite signs are "no robust suppression"."""
     m = cfg.primary_metric
+    if condition == "all":  # no sweep besides the seed: name the pair instead
+        condition = f"{cfg.full} vs {cfg.baseline}"
     k = _last_common_charge(groups, cfg)
     if k is None:
         return (f"{condition}: no charge reached by both {cfg.baseline} and {cfg.full}; "
@@ -200,7 +202,7 @@ def verdict(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str
     eff = changes[m][0]
     lower = [n for n, (e, _) in changes.items() if e.resolved and e.mean < 0]
     higher = [n for n, (e, _) in changes.items() if e.resolved and e.mean > 0]
-    head = f"{condition}, at {q:g} mAh/cm^2: {cfg.full} - {cfg.baseline} {m} = {eff.text()}"
+    head = f"{cfg.full} - {cfg.baseline} {m} = {eff.text()}"
     if not eff.resolved:
         answer = (f"not resolved: the difference is within the seed spread, so this model does "
                   f"not show whether {cfg.full} suppresses dendrites")
@@ -230,7 +232,8 @@ def verdict(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str
     missing = [f for f, c in cfg.factors.items() if c not in groups]
     if missing:
         parts.append("not run: " + ", ".join(missing))
-    return f"{head}. {answer}; " + "; ".join(parts) + "."
+    # the answer first (read at a glance), then the numbers behind it
+    return f"{condition}, at {q:g} mAh/cm^2: {answer}. {head}; " + "; ".join(parts) + "."
 
 
 def tables(groups: dict[str, dict[str, Samples]], cfg: DecompositionConfig
