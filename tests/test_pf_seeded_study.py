@@ -49,7 +49,7 @@ def test_seeded_short_study_runs_and_decomposes(shared_tmp):
 
         md, _ = write_report(out)
         text = md.read_text()
-        assert "all, at 0.001 mAh/cm^2: PLM - PEO roughness_rms_um = " in text
+        assert "PLM vs PEO, at 0.001 mAh/cm^2: " in text and "PLM - PEO roughness_rms_um = " in text
         with open(out / "decomposition_effects.csv", newline="") as fh:
             rows = list(csv.DictReader(fh))
         keys = {(r["property"], r["metric"], float(r["charge_mAh_per_cm2"])) for r in rows}
