@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from _output import add_output_arguments, output_stem  # this folder: the scripts run as files
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 FREQUENCIES = 50
@@ -89,7 +91,6 @@ def run(ranks: int, dofs: float, interface: bool = False) -> dict:
 
 
 def write(records: list[dict], stem: Path) -> None:
-    stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(records, indent=2) + "\n")
     lines = ["# Impedance benchmark: 50-frequency spectrum, Li | PEO | Li, 100 x 20 um "
              "(EN, P1, 60 C)", "",
@@ -118,14 +119,8 @@ def main() -> None:
     ap.add_argument("--single", action="store_true", help="one run in this process")
     ap.add_argument("--dofs", type=float, default=1e5)
     ap.add_argument("--interface", action="store_true", help="the two-half cell (--single)")
-    ap.add_argument("--record", action="store_true",
-                    help="write the tracked results next to this script (make bench)")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="results file stem (default: results/benchmarks/results_impedance, "
-                         "or studies/benchmarks/results_impedance with --record)")
+    add_output_arguments(ap, "results_impedance")
     args = ap.parse_args()
-    stem = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
-        "results_impedance"
     if args.single:
         from mpi4py import MPI
 
@@ -135,7 +130,8 @@ def main() -> None:
         return
     run(1, 2e3)  # warm the JIT cache
     run(1, 2e3, interface=True)
-    write([run(k, args.dofs) for k in (1, 2)] + [run(1, args.dofs, interface=True)], stem)
+    write([run(k, args.dofs) for k in (1, 2)] + [run(1, args.dofs, interface=True)],
+          output_stem(args, "results_impedance"))
 
 
 if __name__ == "__main__":

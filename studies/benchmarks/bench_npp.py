@@ -38,6 +38,8 @@ import sys
 import time
 from pathlib import Path
 
+from _output import add_output_arguments, output_stem  # this folder: the scripts run as files
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SOLVERS = {
@@ -285,19 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--solvers", nargs="+")
     p.add_argument("--ranks", nargs="+", type=int)
     p.add_argument("--timeout", type=float, default=300.0)
-    p.add_argument("--record", action="store_true",
-                   help="write the tracked results next to this script (make bench)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="results file stem (default: results/benchmarks/results_npp in the "
-                        "current folder, or studies/benchmarks/results_npp with --record)")
+    add_output_arguments(p, "results_npp")
     p.add_argument("--append", action="store_true", help="add to the recorded full sweep")
     p.add_argument("--label", help="a label stored with each record (e.g. before/after)")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite the Markdown from the existing JSON")
     args = p.parse_args(argv)
-    args.out = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
-        "results_npp"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out = output_stem(args, "results_npp")
     path = args.out.with_suffix(".json")
     old = json.loads(path.read_text()) if path.exists() else {"meta": {}, "records": []}
     if args.report_only:

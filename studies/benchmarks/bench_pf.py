@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _output import add_output_arguments, output_stem  # this folder: the scripts run as files
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 BIN = Path(sys.executable).parent
@@ -108,15 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full-out", type=Path, default=None,
                    help="keep the full study here (default: a temporary directory)")
     p.add_argument("--timeout", type=float, default=1800.0)
-    p.add_argument("--record", action="store_true",
-                   help="write the tracked results next to this script (make bench)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="results file stem (default: results/benchmarks/results_pf in the "
-                        "current folder, or studies/benchmarks/results_pf with --record)")
+    add_output_arguments(p, "results_pf")
     args = p.parse_args(argv)
-    args.out = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
-        "results_pf"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out = output_stem(args, "results_pf")
     short = ROOT / "studies" / "dendrite_short.toml"
     full = ROOT / "studies" / "dendrite_peo_vs_plm.toml"
     records = []

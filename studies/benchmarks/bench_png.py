@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from _output import add_output_arguments, output_stem  # this folder: the scripts run as files
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 #: what ``csefem run STUDY --out DIR`` of an NPP study imports before its first case
@@ -124,18 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--profile", choices=["2d", "3d"])
-    p.add_argument("--record", action="store_true",
-                   help="write the tracked results next to this script (make bench)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="results file stem (default: results/benchmarks/results_png in the "
-                        "current folder, or studies/benchmarks/results_png with --record)")
+    add_output_arguments(p, "results_png")
     p.add_argument("--tree", type=Path, default=ROOT,
                    help="source tree to import (e.g. an exported baseline commit)")
     p.add_argument("--label", default="this tree")
     args = p.parse_args(argv)
-    args.out = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
-        "results_png"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out = output_stem(args, "results_png")
     sys.path.insert(0, str(args.tree.resolve()))
     import tempfile
 

@@ -36,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 
+from _output import add_output_arguments, output_stem  # this folder: the scripts run as files
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 HEAVY = ("scipy", "matplotlib", "pyvista", "vtk", "gmsh")
@@ -110,12 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="source tree to time (repeatable; default: this one)")
     p.add_argument("--label", action="append", help="one per --tree")
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--record", action="store_true",
-                   help="add the run to the tracked studies/benchmarks/results_startup.*")
-    p.add_argument("--out", type=Path, default=None,
-                   help="results file stem (default: results/benchmarks/results_startup in "
-                        "the current folder, or studies/benchmarks/results_startup with "
-                        "--record)")
+    add_output_arguments(p, "results_startup")
     args = p.parse_args(argv)
     trees = [t.resolve() for t in (args.tree or [ROOT])]
     labels = args.label or ["this tree"]
@@ -128,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     new = [{"label": lab, "machine": f"{platform.node()} ({os.cpu_count()} CPUs)", "utc": utc,
             "loadavg_1min": load, "repeat": args.repeat, "entries": e}
            for lab, e in zip(labels, timed)]
-    args.out = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
-        "results_startup"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out = output_stem(args, "results_startup")
     path = args.out.with_suffix(".json")
     old = json.loads(path.read_text()) if path.exists() else {}
     records, notes = old.get("records", []) + new, old.get("notes", [])

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _output import add_output_arguments, output_stem  # this folder: the scripts run as files
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
@@ -91,17 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ranks", type=int, default=2)
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--set", dest="overrides", action="append", default=[])
-    p.add_argument("--record", action="store_true",
-                   help="write the tracked results next to this script (make bench)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="results file stem (default: results/benchmarks/results_sweep in the "
-                        "current folder, or studies/benchmarks/results_sweep with --record)")
+    add_output_arguments(p, "results_sweep")
     p.add_argument("--report", action="store_true",
                    help="run with the study report and record its share of the wall time")
     args = p.parse_args(argv)
-    args.out = args.out or (HERE if args.record else Path("results", "benchmarks")) / \
-        "results_sweep"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out = output_stem(args, "results_sweep")
     extra = [x for o in args.overrides for x in ("--set", o)]
     run_once(args.tree.resolve(), args.study.resolve(), args.ranks, extra,
              args.report)  # warm the JIT
