@@ -151,8 +151,7 @@ class ElectrodepositionProblem(PhaseFieldProblem):
         # the restoring flux's normal is that of the last accepted xi (lagged): with the
         # unknown's own normal it diffuses backwards along broad profiles (ill-posed)
         F = forms_v2.phase_residual(xi, xi_n, v_xi, self.dt, velocity, k.ell,
-                                    k.Gamma * self.coeffs.mask,
-                                    forms_v2.unit_normal(xi_n, k.normal_eps), self.dx)
+                                    k.Gamma * self.coeffs.mask, self.lagged_normal(), self.dx)
         # the Li+ sink is the reaction part of xi_t: the restoring flux moves Li within the
         # interface without charge transfer and integrates to zero (zero-flux xi boundaries),
         # so int sink = (c_s/c_ref) d/dt int xi exactly
