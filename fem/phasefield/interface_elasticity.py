@@ -12,14 +12,19 @@ import math
 from dataclasses import replace
 from typing import Literal
 
+import numpy as np
+from scipy.linalg import expm
 from scipy.optimize import brentq
 
 from fem.phasefield.front_stability import InterfaceTerm, PlanarFront
 from fem.phasefield.sharp_interface import LI_MOLAR_VOLUME_M3_PER_MOL
 
 __all__ = [
+    "bonded_half_spaces_stiffness_Pa_per_m",
     "critical_shear_modulus_ratio",
     "elastic_terms",
+    "growth_layer_stiffness_Pa_per_m",
+    "growth_strain_term",
     "half_space_stiffness_Pa_per_m",
 ]
 
@@ -89,3 +94,56 @@ def critical_shear_modulus_ratio(front: PlanarFront, G_Li_Pa: float, nu_Li: floa
         if hi > 1e6:
             return math.inf
     return brentq(weighted, 1e-6, hi, xtol=1e-13)
+
+
+# -- growth-strain kinematics of the phase-field mechanics (sharp_interface.md sec. 5.1) --
+def _plane_strain_operator(G_Pa: float, nu: float, k: float) -> np.ndarray:
+    """d/dy of (U, V, T, N) for u_x = U sin kx, u_y = V cos kx, sigma_xy = T sin kx,
+    sigma_yy = N cos kx in a plane-strain layer (Hooke + equilibrium)."""
+    lam = 2.0 * G_Pa * nu / (1.0 - 2.0 * nu)
+    m = lam + 2.0 * G_Pa
+    return np.array([[0.0, k, 1.0 / G_Pa, 0.0],
+                     [-lam * k / m, 0.0, 0.0, 1.0 / m],
+                     [4.0 * G_Pa * (lam + G_Pa) * k * k / m, 0.0, 0.0, lam * k / m],
+                     [0.0, 0.0, -k, 0.0]])
+
+
+def growth_layer_stiffness_Pa_per_m(k: float, G_Li_Pa: float, nu_Li: float, H_Li_m: float,
+                                    G_e_Pa: float, nu_e: float, L_m: float) -> float:
+    """Normal stress per unit opening, S = -sigma_yy / [u_y] [Pa/m], at an interface that
+    opens by [u_y] = delta cos kx with u_x and the traction continuous (no slip).
+
+    The phase-field cell: a Li film of thickness ``H_Li_m`` clamped on the anode, the
+    electrolyte of thickness ``L_m`` under the counter electrode (u_y = its mean, so the
+    mode's V = 0, and no shear traction). Each layer is integrated exactly (matrix
+    exponential of the plane-strain operator); meant for k H, k L <~ 20.
+    """
+    P_li = expm(_plane_strain_operator(G_Li_Pa, nu_Li, k) * H_Li_m)
+    P_e = expm(_plane_strain_operator(G_e_Pa, nu_e, k) * L_m)
+    top = P_e[[1, 2]]  # V(L) = 0, T(L) = 0
+    # z(0+) = P_li[:, 2:] (T, N at the anode) + delta e_V, delta = 1
+    M = top @ P_li[:, 2:]
+    T_b, N_b = np.linalg.solve(M, -top[:, 1])
+    return -float(P_li[3, 2] * T_b + P_li[3, 3] * N_b)
+
+
+def bonded_half_spaces_stiffness_Pa_per_m(k: float, G_Li_Pa: float, nu_Li: float,
+                                          G_e_Pa: float, nu_e: float) -> float:
+    """The limit of :func:`growth_layer_stiffness_Pa_per_m` for k H, k L -> inf:
+    S = k A / (A^2 - B^2), A = (1 - nu_e)/G_e + (1 - nu_Li)/G_Li,
+    B = (1 - 2 nu_Li)/(2 G_Li) - (1 - 2 nu_e)/(2 G_e) (B = 0: frictionless series stiffness)."""
+    A = (1.0 - nu_e) / G_e_Pa + (1.0 - nu_Li) / G_Li_Pa
+    B = (1.0 - 2.0 * nu_Li) / (2.0 * G_Li_Pa) - (1.0 - 2.0 * nu_e) / (2.0 * G_e_Pa)
+    return k * A / (A * A - B * B)
+
+
+def growth_strain_term(k: float, G_Li_Pa: float, nu_Li: float, H_Li_m: float, G_e_Pa: float,
+                       nu_e: float, L_m: float, growth_strain: float = 1.0,
+                       Omega_m3_per_mol: float = LI_MOLAR_VOLUME_M3_PER_MOL,
+                       beta: float | None = None) -> InterfaceTerm:
+    """The stress term of the phase-field mechanics v2 at wavenumber ``k`` [1/m]:
+    dmu = -Omega sigma_nn at the crest, per m of amplitude, of a front whose deposit carries
+    the growth strain eps_g e_y e_y (opening eps_g h); a ``power = 0`` term valid at this k.
+    ``beta``: its symmetry factor (None: alpha_c, the v2 kinetics' pure E_eq shift)."""
+    S = growth_layer_stiffness_Pa_per_m(k, G_Li_Pa, nu_Li, H_Li_m, G_e_Pa, nu_e, L_m)
+    return InterfaceTerm("growth_stress", Omega_m3_per_mol * growth_strain * S, 0, beta)
