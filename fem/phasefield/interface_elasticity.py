@@ -4,6 +4,10 @@ docs/theory/sharp_interface.md sec. 5. Pure NumPy/SciPy, SI units. Two linear-el
 half-spaces (Li below, electrolyte above, plane strain, frictionless) share a sinusoidal
 interface; the stresses at the crest give terms dmu_j = coefficient * k (J/mol per m of
 amplitude) for :class:`fem.phasefield.front_stability.PlanarFront`.
+
+Sec. 5.1: the growth-strain kinematics of the phase-field mechanics v2, an opening
+eps_g h of a no-slip interface in the phase-field cell (clamped Li film, electrolyte under
+the counter electrode): :func:`growth_strain_term`.
 """
 
 from __future__ import annotations
