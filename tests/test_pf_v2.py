@@ -360,6 +360,48 @@ def test_sand_time_within_two_percent(comm):
     assert abs(e2) < 0.7 * abs(e1), (e1, e2)
 
 
+@pytest.mark.slow
+def test_past_sands_time_the_potential_runs_away(comm):
+    """Above the limiting current of a closed Li | PEO | Li cell (anions blocked) no steady
+    state exists: once the salt at the front is gone, phi_s runs away. With the voltage limit
+    raised to 2 V (control.cutoff_voltage_V) phi_s passes -0.5 V (the default limit) within
+    20 % after Sand's time (measured 3.84 s vs 3.7 s), and no Li grows in the far half of
+    the cell. Without the profile-tail switch (forms_v2.connected) the tail at the counter
+    electrode plated at the anode's potential (xi -> 0.22 there by 12 s: a short circuit)
+    and phi_s recovered to -0.22 V (measured; docs/theory/phasefield.md sec. 3.2). Past the
+    limit the diffuse model's reaction moves ahead of the front (a Li band ~2 um ahead,
+    measured), which is why runs stop there."""
+    from fem.phasefield import sharp_interface as si
+    from fem.timestepping import TimeStepFailure
+
+    film, L, i, T = 1.5, 10.0, 100.0, T60
+    bundle = interval_bundle(comm, film + L, 460)
+    sim = simulation(bundle, {"initial": {"layer_thickness_um": film},
+                              "boundaries": {"c_cathode": "li_electrode"},
+                              "control": {"cutoff_voltage_V": 2.0},
+                              "time": {"dt_initial_s": 0.02, "dt_max_s": 0.2}},
+                     {"temperature_C": T - 273.15, "end_time_s": 12.0,
+                      "current_density_mA_per_cm2": i / 10})
+    phis = []
+    try:
+        sim.stepper.advance(lambda r: phis.append((r.t, r.phi_app_V)) and None)
+    except TimeStepFailure:
+        pass  # phi_s too steep for dt_min: also a runaway
+    tr = get_material("PEO").transport(T)
+    t_sand = si.sand_time_fd_s(i, L * 1e-6, tr.D_plus_m2_per_s, tr.D_anion_m2_per_s,
+                               get_material("PEO").c0_mol_per_m3, surface_fraction=0.05,
+                               front_velocity_m_per_s=OMEGA * i / F)
+    t, phi = np.array(phis).T
+    assert phi.min() < -0.5
+    t_limit = t[np.argmax(phi < -0.5)]
+    assert t_sand < t_limit < 1.2 * t_sand, (t_limit, t_sand)
+    assert np.all(np.diff(phi[t <= t_limit]) < 1e-4)  # monotone up to the limit
+    V, dofs = sim.problem.spaces[XI]
+    far = V.tabulate_dof_coordinates()[:, 0] > film + L / 2
+    worst = comm.allreduce(float(sim.problem.w.x.array[dofs][far].max(initial=0.0)), op=MPI.MAX)
+    assert worst < 1e-5
+
+
 def test_serial_and_parallel_agree(comm):
     """A nucleus on a film at -20 mV, fixed dt sequence, on COMM_SELF (every rank) and on the
     test's communicator: deposited Li, Li inventory and tip height agree to 1e-9."""

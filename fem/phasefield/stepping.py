@@ -42,6 +42,11 @@ class ControlConfig:
     max_corrections: int = 6
     max_change_V: float = 0.05
     probe_V: float = 0.002
+    cutoff_voltage_V: float = 0.5
+    """Galvanostatic runs stop when |phi_s| reaches this, like a cycler's voltage limit
+    [assumption]: the SI's cells run below 0.1 V until the salt at the deposit is depleted
+    (Sand's time), after which the potential runs away (docs/theory/phasefield.md sec. 3.2);
+    0.5 V is ~17 RT/F at 60 C, reached at a surface concentration ~1e-3 c0."""
 
     def __post_init__(self) -> None:
         require(self.applied_potential_V < 0.5, "applied_potential_V", "< 0.5 V",
@@ -50,6 +55,7 @@ class ControlConfig:
         require(self.max_corrections >= 1, "max_corrections", ">= 1", self.max_corrections)
         require(self.max_change_V > 0, "max_change_V", "> 0", self.max_change_V)
         require(self.probe_V > 0, "probe_V", "> 0", self.probe_V)
+        require(self.cutoff_voltage_V > 0, "cutoff_voltage_V", "> 0 [V]", self.cutoff_voltage_V)
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,15 @@ class CurrentControl:
             step = (self.target - rate) / slope
         lim = self.cfg.max_change_V / self.V0
         return phi + float(np.clip(step, -lim, lim)), slope
+
+    def cutoff_reason(self, t: float) -> str | None:
+        """Why a galvanostatic run stops at the accepted potential (None: it goes on)."""
+        phi_V = self.phi * self.V0
+        if not self.galvanostatic or abs(phi_V) < self.cfg.cutoff_voltage_V:
+            return None
+        return (f"voltage limit at t = {t:.6g} s: |phi_s| = {abs(phi_V):.3g} V >= "
+                f"control.cutoff_voltage_V = {self.cfg.cutoff_voltage_V:g} V (the salt at the "
+                "deposit is depleted: Sand's time, docs/theory/phasefield.md sec. 3.2)")
 
     def state(self) -> dict[str, Any]:
         return {"phi": self.phi, "slope": self.slope, "drift": self.drift}
@@ -248,6 +263,7 @@ class Stepper:
                                 info["rate"], info["phi"] * self.control.V0, info["dxi"],
                                 info["on_target"], landed, measured)
             reason = on_accept(report) if on_accept is not None else None
+            reason = reason or self.control.cutoff_reason(self.stepper.t)
             if reason:
                 return reason
         return "completed"

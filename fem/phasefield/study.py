@@ -38,6 +38,7 @@ from fem.phasefield.morphology import METRICS as MORPHOLOGY_METRICS
 from fem.phasefield.params import INTERFACE_PRESETS
 from fem.phasefield.problem import XI
 from fem.phasefield.stepping import StepReport
+from fem.timestepping import TimeStepFailure
 
 __all__ = ["Config", "run", "check"]
 
@@ -189,7 +190,12 @@ def run(case: Any, bundle: Any, out: Any, comm: MPI.Comm) -> dict[str, Any]:
             return f"dendrite tip within {cfg.stop_tip_margin_um} um of the cathode at t = {t:.6g} s"
         return None
 
-    reason = sim.stepper.advance(on_accept, max_steps=cfg.max_steps, label=case.name)
+    try:
+        reason = sim.stepper.advance(on_accept, max_steps=cfg.max_steps, label=case.name)
+    except TimeStepFailure as err:  # collective; the state is the last accepted one
+        ctl = sim.stepper.control
+        reason = (f"time-step failure: {err}; the last accepted step is kept (|phi_s| = "
+                  f"{abs(ctl.phi * ctl.V0):.3g} V)")
     t_final = sim.stepper.stepper.t
     if reason != "completed":
         log.warning("case %s stopped: %s", case.name, reason)
