@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from fem.config import require
+from studies.early_stops import Stop, stop_of, stop_sentence
 
 CHARGE_COLUMN = "plated_charge_mAh_per_cm2"
 Samples = dict[int, dict[str, list[float | None]]]  # seed -> metric -> value per charge
@@ -135,13 +136,30 @@ def group_samples(cases: list[dict[str, Any]], tables: dict[str, tuple], cfg: De
     for c in cases:
         if c.get("status") != "done" or c["name"] not in tables:
             continue
-        sweep = ((c.get("summary") or {}).get("config") or {}).get("sweep_values") or {}
-        seed = int(sweep.get(cfg.seed_key, 0))
-        cond = ", ".join(f"{k}={v}" for k, v in sorted(sweep.items()) if k != cfg.seed_key)
-        base = c["name"].partition("__")[0]
+        cond, base, seed = _case_key(c, cfg)
         header, cols = tables[c["name"]]
         samples = sample_at_charges(header, cols, cfg.charges_mAh_per_cm2, cfg.metrics)
-        out.setdefault(cond or "all", {}).setdefault(base, {})[seed] = samples
+        out.setdefault(cond, {}).setdefault(base, {})[seed] = samples
+    return out
+
+
+def _case_key(case: dict[str, Any], cfg: DecompositionConfig) -> tuple[str, str, int]:
+    """(condition, base case, seed) of a report case (``group_samples``)."""
+    sweep = ((case.get("summary") or {}).get("config") or {}).get("sweep_values") or {}
+    seed = int(sweep.get(cfg.seed_key, 0))
+    cond = ", ".join(f"{k}={v}" for k, v in sorted(sweep.items()) if k != cfg.seed_key)
+    return cond or "all", case["name"].partition("__")[0], seed
+
+
+def group_stops(cases: list[dict[str, Any]], cfg: DecompositionConfig
+                ) -> dict[str, dict[str, dict[int, Stop]]]:
+    """condition -> base case -> seed -> how the run ended (:mod:`studies.early_stops`)."""
+    out: dict[str, dict[str, dict[int, Stop]]] = {}
+    for c in cases:
+        stop = stop_of(c.get("summary") or {}) if c.get("status") == "done" else None
+        if stop is not None:
+            cond, base, seed = _case_key(c, cfg)
+            out.setdefault(cond, {}).setdefault(base, {})[seed] = stop
     return out
 
 
@@ -184,15 +202,21 @@ def _change_text(metric: str, eff: Stats, base_mean: float) -> str:
     return f"{metric} {rel} ({'resolved' if eff.resolved else 'not resolved'})"
 
 
-def verdict(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str) -> str:
+def verdict(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str,
+            stops: dict[str, dict[int, Stop]] | None = None) -> str:
     """The sentence of one condition (module docstring, point 4), from the numbers.
 
     Every metric is lower-is-better (less dendritic). The answer weighs all of them: PLM
     "suppresses" only if the primary metric's decrease is resolved and no metric shows a
-    resolved increase; resolved changes of opposite signs are "no robust suppression"."""
+    resolved increase; resolved changes of opposite signs are "no robust suppression".
+    Where runs stopped early (``stops``: the voltage limit = Sand's time, ...), when and
+    why come first: in an over-limiting condition that is the answer."""
     m = cfg.primary_metric
     if condition == "all":  # no sweep besides the seed: name the pair instead
         condition = f"{cfg.full} vs {cfg.baseline}"
+    early = stop_sentence(stops or {}, cfg.baseline, cfg.full)
+    if early:
+        condition += f": {early}. Morphology"
     k = _last_common_charge(groups, cfg)
     if k is None:
         return (f"{condition}: no charge reached by both {cfg.baseline} and {cfg.full}; "
@@ -265,7 +289,8 @@ def decompose(cases: list[dict[str, Any]], csv_tables: dict[str, tuple],
               cfg: DecompositionConfig) -> dict[str, Any]:
     """Everything the report shows: ``sentences``, ``aggregate`` and ``effects`` tables."""
     groups = group_samples(cases, csv_tables, cfg)
+    stops = group_stops(cases, cfg)
     agg, eff = tables(groups, cfg)
-    sentences = [verdict(g, c, cond) for cond, g in groups.items() for c in cfg.comparisons()
-                 if c.baseline in g or c.full in g]
+    sentences = [verdict(g, c, cond, stops.get(cond)) for cond, g in groups.items()
+                 for c in cfg.comparisons() if c.baseline in g or c.full in g]
     return {"sentences": sentences, "aggregate": agg, "effects": eff}

@@ -165,3 +165,30 @@ def test_extra_pairs_get_their_own_verdict():
     assert "PLM_10mV does not suppress dendrites in this model" in sentence
     with pytest.raises(ConfigError, match="pairs"):
         parse(DecompositionConfig, {**CFG, "pairs": [["PEO"]]})
+
+
+def test_early_stops_lead_the_verdict():
+    """An over-limiting pair: PEO reaches the voltage limit (Sand's time) at 150-158 s for
+    every seed, PLM at 240 s for three seeds and runs to its end (600 s) for two: the
+    sentence says so first, and that PLM stops later for every seed (a lower bound where it
+    ran to the end); the morphology comparison follows at the last common charge."""
+    cases, tables = synthetic({"PEO": PEO, "PLM": PEO})
+    for c in cases:
+        seed = c["summary"]["config"]["sweep_values"]["physics.initial.seed"]
+        if c["name"].startswith("PEO"):
+            c["summary"].update(t_end_s=150.0 + 2 * seed,
+                                stop_reason="voltage limit at t = 150 s: |phi_s| = 0.5 V")
+        else:
+            c["summary"].update(t_end_s=240.0 if seed <= 3 else 600.0,
+                                stop_reason="time-step failure: ..." if seed <= 3
+                                else "completed")
+    text = decompose(cases, tables, DecompositionConfig(**CFG))["sentences"][0]
+    assert text.startswith("conditions.current_density_mA_per_cm2=0.2: PEO stopped at the "
+                           "voltage limit (salt depleted at the deposit: Sand's time) after "
+                           "152-160 s for 5 of 5 seeds")
+    assert "PLM stopped at a time-step failure after 240 s for 3 of 5 seeds" in text
+    assert "PLM stops later than PEO for every seed (by 84-442 s or more)" in text
+    assert "Morphology, at 0.02 mAh/cm^2: not resolved" in text
+    # no early stop: no stop sentence
+    plain = decompose(*synthetic({"PEO": PEO, "PLM": PEO}), DecompositionConfig(**CFG))
+    assert "stopped" not in plain["sentences"][0]

@@ -1,0 +1,76 @@
+"""Early stops of seeded dendrite cases: when and why each seed's run ended before its end
+time (the voltage limit, i.e. the salt at the deposit depleted: Sand's time; a time-step
+failure; the dendrite tip at the counter electrode), and the paired difference of two cases'
+stop times. ``studies.decomposition`` puts the sentence into its verdicts: in an
+over-limiting condition the time to depletion, not the shape at equal charge, is the answer.
+
+Plain numbers only (runs on rank 0; no DOLFINx).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = {"voltage limit": "the voltage limit (salt depleted at the deposit: Sand's time)",
+         "time-step failure": "a time-step failure",
+         "dendrite tip": "the tip reaching the counter electrode"}
+"""Prefix of a case's ``stop_reason`` -> what the report calls it."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """How one seed's run ended: at ``t_s``, for ``kind`` (a KINDS key; None: its end)."""
+
+    t_s: float
+    kind: str | None
+
+
+def stop_of(summary: dict[str, Any]) -> Stop | None:
+    """The :class:`Stop` of a case's summary.json (None without an end time)."""
+    t = summary.get("t_end_s")
+    if t is None:
+        return None
+    reason = str(summary.get("stop_reason") or "completed")
+    kind = next((k for k in KINDS if reason.startswith(k)), None)
+    if kind is None and reason != "completed":
+        kind = "time-step failure" if "failure" in reason else None
+    return Stop(float(t), kind)
+
+
+def _one_case(name: str, stops: dict[int, Stop]) -> str:
+    early = {s: st for s, st in stops.items() if st.kind is not None}
+    if not early:
+        return f"{name} ran to its end time for all {len(stops)} seeds"
+    kinds = sorted({st.kind for st in early.values()})
+    times = sorted(st.t_s for st in early.values())
+    span = f"{times[0]:.3g} s" if times[0] == times[-1] else f"{times[0]:.3g}-{times[-1]:.3g} s"
+    text = (f"{name} stopped at {' or '.join(KINDS[k] for k in kinds)} after {span} for "
+            f"{len(early)} of {len(stops)} seeds")
+    if len(early) < len(stops):
+        text += " (the others ran to their end time)"
+    return text
+
+
+def stop_sentence(stops: dict[str, dict[int, Stop]], baseline: str, full: str) -> str | None:
+    """'PEO_25C stopped at the voltage limit ... after 150-165 s for 5 of 5 seeds; PLM_25C
+    ...; PLM_25C - PEO_25C stop time +85 s or later for every seed' (None: no seed of either
+    case stopped early). A run that reached its end time counts as stopping then or later."""
+    a, b = stops.get(baseline, {}), stops.get(full, {})
+    if not any(st.kind for st in (*a.values(), *b.values())):
+        return None
+    parts = [_one_case(n, s) for n, s in ((baseline, a), (full, b)) if s]
+    seeds = sorted(set(a) & set(b))
+    if seeds:
+        diffs = [b[s].t_s - a[s].t_s for s in seeds]
+        bound = any(b[s].kind is None for s in seeds)  # full ran to its end: a lower bound
+        if all(d > 0 for d in diffs):
+            parts.append(f"{full} stops later than {baseline} for every seed (by "
+                         f"{min(diffs):.3g}-{max(diffs):.3g} s{' or more' if bound else ''})")
+        elif all(d < 0 for d in diffs) and not bound:
+            parts.append(f"{full} stops earlier than {baseline} for every seed (by "
+                         f"{-max(diffs):.3g}-{-min(diffs):.3g} s)")
+        else:
+            parts.append(f"the stop times of {full} and {baseline} do not differ with one "
+                         "sign over the seeds (not resolved)")
+    return "; ".join(parts)
