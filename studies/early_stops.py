@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = {"voltage limit": "the voltage limit (salt depleted at the deposit: Sand's time)",
+KINDS = {"voltage limit": "the voltage limit (the salt ran out: Sand's time)",
          "time-step failure": "a time-step failure",
          "dendrite tip": "the tip reaching the counter electrode"}
 """Prefix of a case's ``stop_reason`` -> what the report calls it."""

@@ -184,7 +184,7 @@ def test_early_stops_lead_the_verdict():
                                 else "completed")
     text = decompose(cases, tables, DecompositionConfig(**CFG))["sentences"][0]
     assert text.startswith("conditions.current_density_mA_per_cm2=0.2: PEO stopped at the "
-                           "voltage limit (salt depleted at the deposit: Sand's time) after "
+                           "voltage limit (the salt ran out: Sand's time) after "
                            "152-160 s for 5 of 5 seeds")
     assert "PLM stopped at a time-step failure after 240 s for 3 of 5 seeds" in text
     assert "PLM stops later than PEO for every seed (by 84-442 s or more)" in text

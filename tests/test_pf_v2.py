@@ -311,7 +311,7 @@ def sand_time(comm, delta0, dt_max=0.02):
                               "parameters": {"kappa0_J_per_m": 3.75e5 * (delta0 * 1e-6) ** 2 / 2},
                               "kinetics": {"thin_interface_correction": True},
                               "boundaries": {"c_cathode": "li_electrode"},
-                              "control": {"current_tolerance": 1e-3},
+                              "control": {"current_tolerance": 1e-3, "cutoff_voltage_V": 2.0},
                               "time": {"dt_initial_s": dt_max, "dt_max_s": dt_max}},
                      {"temperature_C": T - 273.15, "end_time_s": 20.0,
                       "current_density_mA_per_cm2": i / 10})

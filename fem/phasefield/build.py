@@ -8,6 +8,7 @@ The reference electrolyte (scales c0 and sigma_ref) is the first layer's materia
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ from fem.phasefield.params import (
 from fem.phasefield.postprocess import Postprocessor
 from fem.phasefield.problem import PhaseFieldProblem, RegionCoefficients
 from fem.phasefield.problem_v2 import ElectrodepositionProblem
-from fem.phasefield.stepping import CurrentControl, Stepper
+from fem.phasefield.stepping import V2_CUTOFF_VOLTAGE_V, CurrentControl, Stepper
 from geometries.bundle import MeshBundle
 
 log = get_logger("phasefield")
@@ -144,7 +145,11 @@ def build_simulation(bundle: MeshBundle, cfg: Config, conditions: Conditions,
     if v2:  # tolerance scale of a zero-current target: the exchange-current front speed
         rate_scale = front_velocity_scale_um_per_s(
             cfg.kinetics.exchange_current(ref.name, T), params.molar_volume_m3_per_mol)
-    control = CurrentControl(cfg.control, model.potential_scale_V, target_rate, rate_scale)
+    cutoff = cfg.control.cutoff_voltage_V
+    if cutoff is None:
+        cutoff = V2_CUTOFF_VOLTAGE_V if v2 else math.inf
+    control = CurrentControl(cfg.control, model.potential_scale_V, target_rate, rate_scale,
+                             cutoff)
     if cfg.control.mode == "potentiostatic" and conditions.cell_voltage_V is not None:
         control.phi = -conditions.cell_voltage_V / model.potential_scale_V
     problem.phi_app.value = control.phi

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -42,11 +44,9 @@ class ControlConfig:
     max_corrections: int = 6
     max_change_V: float = 0.05
     probe_V: float = 0.002
-    cutoff_voltage_V: float = 0.5
-    """Galvanostatic runs stop when |phi_s| reaches this, like a cycler's voltage limit
-    [assumption]: the SI's cells run below 0.1 V until the salt at the deposit is depleted
-    (Sand's time), after which the potential runs away (docs/theory/phasefield.md sec. 3.2);
-    0.5 V is ~17 RT/F at 60 C, reached at a surface concentration ~1e-3 c0."""
+    cutoff_voltage_V: float | None = None
+    """Galvanostatic runs stop when |phi_s| reaches this, like a cycler's voltage limit;
+    None: V2_CUTOFF_VOLTAGE_V for electrodeposition_v2, no limit for chen2015."""
 
     def __post_init__(self) -> None:
         require(self.applied_potential_V < 0.5, "applied_potential_V", "< 0.5 V",
@@ -55,7 +55,17 @@ class ControlConfig:
         require(self.max_corrections >= 1, "max_corrections", ">= 1", self.max_corrections)
         require(self.max_change_V > 0, "max_change_V", "> 0", self.max_change_V)
         require(self.probe_V > 0, "probe_V", "> 0", self.probe_V)
-        require(self.cutoff_voltage_V > 0, "cutoff_voltage_V", "> 0 [V]", self.cutoff_voltage_V)
+        require(self.cutoff_voltage_V is None or self.cutoff_voltage_V > 0, "cutoff_voltage_V",
+                "> 0 [V]", self.cutoff_voltage_V)
+
+
+V2_CUTOFF_VOLTAGE_V = 0.3
+"""Default voltage limit of electrodeposition_v2 galvanostatic runs [V] [assumption]: past
+Sand's time the diffuse model's reaction moves into the electrolyte (docs/theory/phasefield.md
+sec. 3.2). Measured on the seeded study: before depletion |phi_s| <= 0.033 V at 60 C and
+<= 0.24 V at 25 C (0.2 mA/cm^2, 5.6 um); after it PEO's peaked at 0.45-0.48 V and then fell
+as Li grew through the electrolyte, and PLM's time steps failed at 0.37-0.39 V. Raise it
+(control.cutoff_voltage_V) for cells whose ohmic drop is larger."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +114,11 @@ class CurrentControl:
     """Applied potential (scaled) and its current-response slope, carried across steps."""
 
     def __init__(self, cfg: ControlConfig, potential_scale_V: float,
-                 target_rate_um_per_s: float | None, rate_scale_um_per_s: float | None = None
-                 ) -> None:
+                 target_rate_um_per_s: float | None, rate_scale_um_per_s: float | None = None,
+                 cutoff_V: float = math.inf) -> None:
         """``rate_scale_um_per_s``: the rate the tolerance is relative to when the target
-        is zero (e.g. the exchange-current front speed); default |target|."""
+        is zero (e.g. the exchange-current front speed); default |target|. ``cutoff_V``: the
+        voltage limit of a galvanostatic run (ControlConfig.cutoff_voltage_V resolved)."""
         require(cfg.mode == "potentiostatic" or target_rate_um_per_s is not None,
                 "conditions.current_density_mA_per_cm2", "a value for galvanostatic control")
         self.cfg, self.V0, self.target = cfg, potential_scale_V, target_rate_um_per_s
@@ -115,6 +126,7 @@ class CurrentControl:
         self.phi = cfg.applied_potential_V / potential_scale_V
         self.slope: float | None = None
         self.drift = 0.0  # d(phi)/dt of the last accepted step [scaled / s]
+        self.cutoff_V = cutoff_V
 
     def predict(self, dt: float) -> float:
         """First guess of a galvanostatic step: the last potential extrapolated linearly."""
@@ -154,11 +166,11 @@ class CurrentControl:
     def cutoff_reason(self, t: float) -> str | None:
         """Why a galvanostatic run stops at the accepted potential (None: it goes on)."""
         phi_V = self.phi * self.V0
-        if not self.galvanostatic or abs(phi_V) < self.cfg.cutoff_voltage_V:
+        if not self.galvanostatic or abs(phi_V) < self.cutoff_V:
             return None
         return (f"voltage limit at t = {t:.6g} s: |phi_s| = {abs(phi_V):.3g} V >= "
-                f"control.cutoff_voltage_V = {self.cfg.cutoff_voltage_V:g} V (the salt at the "
-                "deposit is depleted: Sand's time, docs/theory/phasefield.md sec. 3.2)")
+                f"control.cutoff_voltage_V = {self.cutoff_V:g} V (the salt ran "
+                "out: Sand's time, docs/theory/phasefield.md sec. 3.2)")
 
     def state(self) -> dict[str, Any]:
         return {"phi": self.phi, "slope": self.slope, "drift": self.drift}
