@@ -27,11 +27,13 @@ class Stop:
 
 
 def stop_of(summary: dict[str, Any]) -> Stop | None:
-    """The :class:`Stop` of a case's summary.json (None without an end time)."""
-    t = summary.get("t_end_s")
+    """The :class:`Stop` of a case's summary.json (its ``metrics``; None without an end
+    time)."""
+    metrics = summary.get("metrics") or {}
+    t = metrics.get("t_end_s")
     if t is None:
         return None
-    reason = str(summary.get("stop_reason") or "completed")
+    reason = str(metrics.get("stop_reason") or "completed")
     kind = next((k for k in KINDS if reason.startswith(k)), None)
     if kind is None and reason != "completed":
         kind = "time-step failure" if "failure" in reason else None

@@ -176,12 +176,12 @@ def test_early_stops_lead_the_verdict():
     for c in cases:
         seed = c["summary"]["config"]["sweep_values"]["physics.initial.seed"]
         if c["name"].startswith("PEO"):
-            c["summary"].update(t_end_s=150.0 + 2 * seed,
-                                stop_reason="voltage limit at t = 150 s: |phi_s| = 0.5 V")
+            c["summary"]["metrics"] = {"t_end_s": 150.0 + 2 * seed,
+                                       "stop_reason": "voltage limit at t = 150 s: ..."}
         else:
-            c["summary"].update(t_end_s=240.0 if seed <= 3 else 600.0,
-                                stop_reason="time-step failure: ..." if seed <= 3
-                                else "completed")
+            c["summary"]["metrics"] = {"t_end_s": 240.0 if seed <= 3 else 600.0,
+                                       "stop_reason": "time-step failure: ..." if seed <= 3
+                                       else "completed"}
     text = decompose(cases, tables, DecompositionConfig(**CFG))["sentences"][0]
     assert text.startswith("conditions.current_density_mA_per_cm2=0.2: PEO stopped at the "
                            "voltage limit (the salt ran out: Sand's time) after "
