@@ -39,6 +39,7 @@ from fem.npp.coefficients import (
     dg0_field,
 )
 from fem.npp.config import Config
+from fem.npp.residual import Residual
 from fem.solvers import snes_result
 
 DriveKind = Literal["rest", "galvanostatic", "potentiostatic", "si_literal", "manufactured"]
@@ -126,6 +127,9 @@ class NPPProblem:
         self.problem = NonlinearProblem(self.residual, self.u, bcs=self.bcs,
                                         petsc_options_prefix=self.prefix, petsc_options=opts,
                                         jit_options=JIT_OPTIONS)
+        # F(x) without the lifting while x holds the Dirichlet values (fem.npp.residual)
+        self.residual_callback = Residual(self.u, self.problem.F, self.problem.J, self.bcs)
+        self.problem.solver.setFunction(self.residual_callback, self.problem.b)
         self.problem.solver.setConvergenceHistory(reset=True)
         if opts.get("pc_type") == "fieldsplit":
             self._set_fieldsplit()
