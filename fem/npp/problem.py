@@ -47,6 +47,7 @@ DriveKind = Literal["rest", "galvanostatic", "potentiostatic", "si_literal", "ma
 #: ``(problem) -> (extra residual form, [DirichletBC])`` (MMS verification).
 Manufactured = Callable[["NPPProblem"], tuple[Any, list]]
 _ids = itertools.count()
+_MAX_IT = -5  # SNES_DIVERGED_MAX_IT
 
 
 @dataclass(frozen=True)
@@ -301,7 +302,8 @@ class NPPProblem:
         try:
             self.problem.solve()
             ok, its, reason = snes_result(self.problem)
-            ok = ok and bool(np.all(np.isfinite(self.u.x.array))) and self._residual_ok(reason)
+            ok = ((ok or reason == _MAX_IT) and bool(np.all(np.isfinite(self.u.x.array)))
+                  and self._residual_ok(reason))
         except RuntimeError:
             ok, its = False, self.problem.solver.getIterationNumber()
         ok = bool(self.comm.allreduce(int(ok), op=MPI.MIN))
@@ -311,8 +313,11 @@ class NPPProblem:
 
     def _residual_ok(self, reason: int) -> bool:
         """A step-size stop (reason 4) counts only if the residual also fell 1e6-fold (or
-        below atol x 1e3): a tiny Newton step on a diverging state is no convergence."""
-        if reason != 4:  # SNES_CONVERGED_SNORM_RELATIVE
+        below atol x 1e3): a tiny Newton step on a diverging state is no convergence.  The
+        same holds for the iteration limit: on a state near zero (e.g. a small current from
+        a uniform rest state), ||dx|| < stol ||x|| asks for steps below round-off, and the
+        residual, already at its round-off floor, just stagnates there."""
+        if reason not in (4, _MAX_IT):  # SNES_CONVERGED_SNORM_RELATIVE
             return True
         norms = self.problem.solver.getConvergenceHistory()[0]
         atol = float(self.petsc_options.get("snes_atol", 1e-12))
