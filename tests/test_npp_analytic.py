@@ -256,7 +256,7 @@ def test_b3_si_literal_is_diffusion_limited():
 
 @pytest.mark.parametrize("degree,q_high", [(1, 8), (2, 10)])
 def test_fixed_quadrature_degree_is_sufficient(degree, q_high):
-    """docs/theory/npp.md sec. 8.5: the fixed degree (4 for P1, 6 for P2) on the exp/sqrt terms
+    """docs/theory/npp.md sec. 8.5: the fixed degree (2 for P1, 6 for P2) on the exp/sqrt terms
     gives the same cell voltage as a much higher one (N5 row N = 1, c_f = 1/3)."""
     volts = []
     for q in (None, q_high):
