@@ -88,8 +88,9 @@ def test_failed_step_rolls_back_on_every_rank(rank):
 
 def test_iteration_limit_at_the_round_off_floor_counts_as_converged():
     """With every SNES tolerance at 0 Newton can only stop at its iteration limit: after 8
-    iterations the residual sits at its round-off floor (fallen > 1e6-fold) and the step
-    is accepted with the N1 steady voltage; after 1 iteration it is not, and rolls back."""
+    iterations the residual sits at its round-off floor (fallen > 1e6-fold, no longer
+    falling) and the step is accepted with the N1 steady voltage; after 1 iteration it is
+    still falling, and the step rolls back."""
     problem = binary_cell()
     snes = problem.problem.solver
     snes.setTolerances(rtol=0.0, atol=0.0, stol=0.0, max_it=8)

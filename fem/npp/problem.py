@@ -313,15 +313,19 @@ class NPPProblem:
 
     def _residual_ok(self, reason: int) -> bool:
         """A step-size stop (reason 4) counts only if the residual also fell 1e6-fold (or
-        below atol x 1e3): a tiny Newton step on a diverging state is no convergence.  The
-        same holds for the iteration limit: on a state near zero (e.g. a small current from
-        a uniform rest state), ||dx|| < stol ||x|| asks for steps below round-off, and the
-        residual, already at its round-off floor, just stagnates there."""
-        if reason not in (4, _MAX_IT):  # SNES_CONVERGED_SNORM_RELATIVE
+        below atol x 1e3): a tiny Newton step on a diverging state is no convergence.  An
+        iteration-limit stop counts if, in addition, the last iteration no longer reduced
+        the residual 10-fold: it sits at its round-off floor (on a state near zero, e.g. a
+        small current from a uniform rest state, ||dx|| < stol ||x|| asks for steps below
+        round-off), not on the way down to rtol."""
+        if reason not in (4, _MAX_IT):  # 4: SNES_CONVERGED_SNORM_RELATIVE
             return True
         norms = self.problem.solver.getConvergenceHistory()[0]
         atol = float(self.petsc_options.get("snes_atol", 1e-12))
-        return len(norms) > 0 and (norms[-1] <= 1e-6 * norms[0] or norms[-1] <= 1e3 * atol)
+        fell = len(norms) > 0 and (norms[-1] <= 1e-6 * norms[0] or norms[-1] <= 1e3 * atol)
+        if reason == _MAX_IT:
+            return fell and len(norms) > 2 and norms[-1] > 0.1 * norms[-2]
+        return fell
 
     def commit(self, dt: float | None = None, first: bool = False) -> None:
         """Accept the current state as the new u_n (u_nm1 <- u_n)."""
