@@ -300,4 +300,8 @@ def test_iterative_fieldsplit_matches_direct():
     # NPP_PC_LAG-th after it, not at every iteration
     lagged = sum(math.ceil(k / NPP_PC_LAG) for k in stats.newton_per_step)
     assert stats.newton_iterations > lagged and builds == 2 * lagged
+    # ... but never on a direct solve put into the preset (a chord method)
+    lu = solver_options(SolverConfig(preset="iterative", petsc_options={
+        "ksp_type": "preonly", "pc_type": "lu"}))
+    assert "snes_lag_preconditioner" not in lu
     assert volts[1] == pytest.approx(volts[0], rel=1e-8)

@@ -97,8 +97,11 @@ def solver_options(solver: SolverConfig | None = None) -> dict[str, Any]:
     nonlinear = dict(NPP_NEWTON, snes_rtol=solver.snes_rtol, snes_atol=solver.snes_atol,
                      snes_max_it=solver.snes_max_it)
     preset = NPP_FIELDSPLIT if solver.preset == "iterative" else {}
-    return petsc_options(solver.preset, nonlinear=nonlinear,
+    opts = petsc_options(solver.preset, nonlinear=nonlinear,
                          extra={**preset, **solver.petsc_options})
+    if opts.get("ksp_type") == "preonly" and "snes_lag_preconditioner" not in solver.petsc_options:
+        opts.pop("snes_lag_preconditioner", None)  # the preset's lag on a direct override
+    return opts
 
 
 def build_problem(bundle, region_materials: Mapping[str, Material], conditions: Conditions,
