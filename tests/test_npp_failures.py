@@ -86,6 +86,27 @@ def test_failed_step_rolls_back_on_every_rank(rank):
     assert ok
 
 
+def test_iteration_limit_at_the_round_off_floor_counts_as_converged():
+    """With every SNES tolerance at 0 Newton can only stop at its iteration limit: after 8
+    iterations the residual sits at its round-off floor (fallen > 1e6-fold, no longer
+    falling) and the step is accepted with the N1 steady voltage; after 1 iteration it is
+    still falling, and the step rolls back."""
+    problem = binary_cell()
+    snes = problem.problem.solver
+    snes.setTolerances(rtol=0.0, atol=0.0, stol=0.0, max_it=8)
+    ok, its = problem.step(1e6)
+    norms = snes.getConvergenceHistory()[0]
+    assert ok and its == 8 and snes.getConvergedReason() == -5  # SNES_DIVERGED_MAX_IT
+    assert norms[-1] < 1e-6 * norms[0]
+    V = Postprocessor(problem).metrics()["cell_voltage_V"]
+    assert V == pytest.approx(n1_voltage(problem), rel=1e-4)
+    problem.set_rest_state()
+    snes.setTolerances(max_it=1)
+    ok, its = problem.step(1e6)
+    assert not ok and its == 1
+    assert not np.any(problem.u.x.array - problem.u_n.x.array)
+
+
 @pytest.mark.parametrize("rank", [None, 0])
 def test_steady_solve_retries_after_a_failed_first_step(rank):
     """The first dt_inf pseudo-step fails: restart from dt = 1e-6 tau, same steady state."""

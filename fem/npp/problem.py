@@ -39,6 +39,7 @@ from fem.npp.coefficients import (
     dg0_field,
 )
 from fem.npp.config import Config
+from fem.npp.residual import Residual
 from fem.solvers import snes_result
 
 DriveKind = Literal["rest", "galvanostatic", "potentiostatic", "si_literal", "manufactured"]
@@ -46,6 +47,7 @@ DriveKind = Literal["rest", "galvanostatic", "potentiostatic", "si_literal", "ma
 #: ``(problem) -> (extra residual form, [DirichletBC])`` (MMS verification).
 Manufactured = Callable[["NPPProblem"], tuple[Any, list]]
 _ids = itertools.count()
+_MAX_IT = -5  # SNES_DIVERGED_MAX_IT
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ class NPPProblem:
         self.problem = NonlinearProblem(self.residual, self.u, bcs=self.bcs,
                                         petsc_options_prefix=self.prefix, petsc_options=opts,
                                         jit_options=JIT_OPTIONS)
+        # F(x) without the lifting while x holds the Dirichlet values (fem.npp.residual)
+        self.residual_callback = Residual(self.u, self.problem.F, self.problem.J, self.bcs)
+        self.problem.solver.setFunction(self.residual_callback, self.problem.b)
         self.problem.solver.setConvergenceHistory(reset=True)
         if opts.get("pc_type") == "fieldsplit":
             self._set_fieldsplit()
@@ -297,7 +302,8 @@ class NPPProblem:
         try:
             self.problem.solve()
             ok, its, reason = snes_result(self.problem)
-            ok = ok and bool(np.all(np.isfinite(self.u.x.array))) and self._residual_ok(reason)
+            ok = ((ok or reason == _MAX_IT) and bool(np.all(np.isfinite(self.u.x.array)))
+                  and self._residual_ok(reason))
         except RuntimeError:
             ok, its = False, self.problem.solver.getIterationNumber()
         ok = bool(self.comm.allreduce(int(ok), op=MPI.MIN))
@@ -307,12 +313,19 @@ class NPPProblem:
 
     def _residual_ok(self, reason: int) -> bool:
         """A step-size stop (reason 4) counts only if the residual also fell 1e6-fold (or
-        below atol x 1e3): a tiny Newton step on a diverging state is no convergence."""
-        if reason != 4:  # SNES_CONVERGED_SNORM_RELATIVE
+        below atol x 1e3): a tiny Newton step on a diverging state is no convergence.  An
+        iteration-limit stop counts if, in addition, the last iteration no longer reduced
+        the residual 10-fold: it sits at its round-off floor (on a state near zero, e.g. a
+        small current from a uniform rest state, ||dx|| < stol ||x|| asks for steps below
+        round-off), not on the way down to rtol."""
+        if reason not in (4, _MAX_IT):  # 4: SNES_CONVERGED_SNORM_RELATIVE
             return True
         norms = self.problem.solver.getConvergenceHistory()[0]
         atol = float(self.petsc_options.get("snes_atol", 1e-12))
-        return len(norms) > 0 and (norms[-1] <= 1e-6 * norms[0] or norms[-1] <= 1e3 * atol)
+        fell = len(norms) > 0 and (norms[-1] <= 1e-6 * norms[0] or norms[-1] <= 1e3 * atol)
+        if reason == _MAX_IT:
+            return fell and len(norms) > 2 and norms[-1] > 0.1 * norms[-2]
+        return fell
 
     def commit(self, dt: float | None = None, first: bool = False) -> None:
         """Accept the current state as the new u_n (u_nm1 <- u_n)."""
