@@ -28,8 +28,11 @@ from fem.npp import forms as npp_forms
 SOURCES: dict[str, str] = {
     "exchange_current_A_per_m2": "[assumption] 5 A/m^2 = 0.5 mA/cm^2 for Li | PEO-LiTFSI at "
                                  "60 C, the NPP module's value (charge-transfer resistance "
-                                 "RT/(F i0) = 57 Ohm cm^2, inside the 10-10^3 Ohm cm^2 range of "
-                                 "Li | PEO impedance spectra)",
+                                 "RT/(F i0) = 57 Ohm cm^2); [lit] consistent in magnitude with "
+                                 "the 67 Ohm cm^2 total interfacial resistance of Li | "
+                                 "PEO-LiTFSI at 80 C (J. Power Sources 94, 201 (2001)), an "
+                                 "upper bound on R_ct, so i0 >= 0.45 mA/cm^2 at 80 C; this "
+                                 "default with 50 kJ/mol gives 1.4 mA/cm^2 there",
     "exchange_current_reference_K": "60 C, the temperature of exchange_current_A_per_m2",
     "exchange_current_activation_J_per_mol": "[assumption] 50 kJ/mol, of the order of PEO's "
                                              "ionic-conduction activation energy",
