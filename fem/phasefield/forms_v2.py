@@ -28,6 +28,7 @@ import ufl
 
 from fem.npp import forms as npp_forms
 from fem.phasefield.kinetics import profile_gradient
+from fem.phasefield.thin_interface import smooth_step
 
 Expr = ufl.core.expr.Expr
 
@@ -55,8 +56,7 @@ cell's phi_s moved by 1.3e-4 relative, with 1e-5 by < 1e-5 (measured)."""
 
 def connected(xi: Expr, xi_min: float = REACTION_XI_MIN) -> Expr:
     """Smooth step from 0 at xi = xi_min to 1 at 2 xi_min: where the Li phase can react."""
-    s = ufl.min_value(ufl.max_value(xi / xi_min - 1.0, 0.0), 1.0)
-    return s**2 * (3 - 2 * s)
+    return smooth_step(xi, xi_min, xi_min)
 
 
 def reaction_rate(xi: Expr, velocity: Expr, ell: float) -> Expr:

@@ -87,8 +87,13 @@ def li_side_conductance(xi, ratio: float = LI_SIDE_CONDUCTANCE, ramp: float = LI
     Taylor step of :func:`at_interface` stays exact), switched on by a smooth step m from
     xi = 1/2 to 1/2 + ramp (a jump at xi = 1/2 stalls Newton when the front crosses a node);
     0 in the electrolyte and deep in the Li (the deposit conducts no ions)."""
-    s = ufl.min_value(ufl.max_value((xi - 0.5) / ramp, 0.0), 1.0)
-    return ratio * (1 - xi) * s**2 * (3 - 2 * s)
+    return ratio * (1 - xi) * smooth_step(xi, 0.5, ramp)
+
+
+def smooth_step(x, start: float, width: float):
+    """0 below ``start``, 1 above ``start + width``, C1 cubic s^2 (3 - 2 s) between."""
+    s = ufl.min_value(ufl.max_value((x - start) / width, 0.0), 1.0)
+    return s**2 * (3 - 2 * s)
 
 
 def normal_flux(n, weight, D, c, mu):
