@@ -31,6 +31,7 @@ from fem.constants import FARADAY_C_PER_MOL
 from fem.jit_options import JIT_OPTIONS
 from fem.npp import forms
 from fem.npp import interfaces as itf
+from fem.npp import precondition
 from fem.npp.coefficients import (
     NPPInputError,
     RegionTransport,
@@ -138,6 +139,8 @@ class NPPProblem:
                            for n, t in transport.items()}
         self.K0 = anion_reference_potential(transport, self.volumes_um)
         self.set_rest_state()
+        if opts.get("pc_type") == "fieldsplit" and not self.poisson:
+            precondition.install(self)  # salt-charge split at small dt (sec. 8.7)
 
     # -- set-up ------------------------------------------------------------------------
     def _set_fieldsplit(self) -> None:
