@@ -58,3 +58,24 @@ def snes_result(problem: Any) -> tuple[bool, int, int]:
     snes = problem.solver
     reason = snes.getConvergedReason()
     return reason > 0, snes.getIterationNumber(), reason
+
+
+class LinearIterationCounter:
+    """Counts Krylov iterations per Newton iteration of a SNES (a SNES monitor).
+
+    ``LinearIterationCounter(snes)`` installs itself; ``per_newton`` is the mean over
+    every Newton iteration since (benchmarks, solver tests).
+    """
+
+    def __init__(self, snes: Any) -> None:
+        self.linear = self.newton = 0
+        snes.setMonitor(self)
+
+    def __call__(self, snes: Any, it: int, fnorm: float) -> None:
+        if it > 0:  # the monitor runs after each Newton iteration's linear solve
+            self.linear += snes.getKSP().getIterationNumber()
+            self.newton += 1
+
+    @property
+    def per_newton(self) -> float:
+        return self.linear / max(self.newton, 1)

@@ -16,6 +16,7 @@ from fem import _stack  # noqa: F401
 from dolfinx.fem.petsc import assemble_matrix
 
 from fem.case import SolverConfig
+from fem.solvers import LinearIterationCounter
 from fem.npp import precondition
 from fem.npp.build import solver_options
 from fem.npp.coefficients import RegionTransport, Scales
@@ -37,18 +38,6 @@ def cell(preset: str, flux: float = 2.0) -> NPPProblem:
     drive = Drive("galvanostatic", flux * SCALES.flux_mol_per_m2_s)
     return NPPProblem(bundle, tr, SCALES, drive, Config(),
                       solver_options(SolverConfig(preset=preset)))
-
-
-def gmres_counter(problem: NPPProblem) -> list[int]:
-    counts = [0, 0]
-
-    def monitor(snes, it, fnorm):
-        if it > 0:
-            counts[0] += snes.getKSP().getIterationNumber()
-            counts[1] += 1
-
-    problem.problem.solver.setMonitor(monitor)
-    return counts
 
 
 #: dt from 1e-6 to 3e-3 diffusion times: the storage-dominated start of a transient
@@ -85,10 +74,10 @@ def test_salt_rows_do_not_see_mu_plus_in_a_binary_electrolyte():
 
 def test_transient_from_rest_takes_few_gmres_iterations_and_matches_direct():
     iterative, direct = cell("iterative"), cell("direct")
-    counts = gmres_counter(iterative)
+    counts = LinearIterationCounter(iterative.problem.solver)
     run(iterative)
     run(direct)
-    per_newton = counts[0] / counts[1]
+    per_newton = counts.per_newton
     assert per_newton < 30, per_newton
     diff = np.abs(iterative.u.x.array - direct.u.x.array).max()
     assert diff < 1e-7 * np.abs(direct.u.x.array).max(), diff
@@ -98,12 +87,12 @@ def test_without_the_transform_the_same_run_needs_far_more_iterations(monkeypatc
     """The check that the test above can fail: the plain per-field split at small dt."""
     monkeypatch.setattr(precondition, "SALT_CHARGE_DT_FRACTION", 0.0)
     problem = cell("iterative")
-    counts = gmres_counter(problem)
+    counts = LinearIterationCounter(problem.problem.solver)
     try:
         run(problem)
     except AssertionError:
         return  # the plain split may not converge at all
-    assert counts[0] / counts[1] > 60
+    assert counts.per_newton > 60
 
 
 def test_steady_solves_use_the_plain_split():

@@ -51,6 +51,7 @@ def single(case: str, ny: int, solver: str, t_end_s: float) -> dict:
     from fem.npp.meshes import stack_bundle
     from fem.npp.postprocess import Postprocessor
     from fem.npp.solve import run_transient
+    from fem.solvers import LinearIterationCounter
     from fem.timestepping import TimeStepConfig
 
     comm = MPI.COMM_WORLD
@@ -64,14 +65,7 @@ def single(case: str, ny: int, solver: str, t_end_s: float) -> dict:
         bundle, {m: get_material(m) for m, _ in layers},
         Conditions(temperature_C=60.0, current_density_mA_per_cm2=0.5), Config(),
         SolverConfig(preset="direct" if solver == "direct" else "iterative"))
-    counts = [0, 0]
-
-    def monitor(snes, it, fnorm):
-        if it > 0:
-            counts[0] += snes.getKSP().getIterationNumber()
-            counts[1] += 1
-
-    problem.problem.solver.setMonitor(monitor)
+    counts = LinearIterationCounter(problem.problem.solver)
     comm.Barrier()
     t0 = time.perf_counter()
     stats = run_transient(problem, t_end_s, TimeStepConfig(dt_initial=1e-3, dt_max=5.0))
@@ -82,7 +76,7 @@ def single(case: str, ny: int, solver: str, t_end_s: float) -> dict:
             "dofs": problem.W.dofmap.index_map.size_global * problem.W.dofmap.index_map_bs,
             "steps": stats.steps, "rejected": stats.rejected,
             "newton_iterations": stats.newton_iterations,
-            "gmres_per_newton": counts[0] / max(counts[1], 1),
+            "gmres_per_newton": counts.per_newton,
             "wall_s": wall, "t_end_s": stats.t_end_s, "stop_reason": stats.stop_reason,
             "cell_voltage_V": volt, "loadavg_1min": os.getloadavg()[0]}
 
