@@ -52,6 +52,7 @@ def _rebuild(pc: PETSc.PC) -> None:
     changed in place would otherwise rebuild itself at its next apply."""
     pc.setReusePreconditioner(False)
     pc.setUp()
+    pc.setUpOnBlocks()  # the blocks' GAMG hierarchies now, not at the first apply
     pc.setReusePreconditioner(True)
 
 
