@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from fem.config import require
-from studies.early_stops import Stop, stop_of, stop_sentence
+from studies.early_stops import Stop, stop_answer, stop_of, stop_sentence
 
 CHARGE_COLUMN = "plated_charge_mAh_per_cm2"
 Samples = dict[int, dict[str, list[float | None]]]  # seed -> metric -> value per charge
@@ -202,6 +202,30 @@ def _change_text(metric: str, eff: Stats, base_mean: float) -> str:
     return f"{metric} {rel} ({'resolved' if eff.resolved else 'not resolved'})"
 
 
+def short_answer(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str,
+                 stops: dict[str, dict[int, Stop]] | None = None) -> str:
+    """The verdict of one condition in a few words, for the report's answer line (the same
+    rule as :func:`verdict`): 'i=0.2, at 0.1 mAh/cm^2: no resolved difference'."""
+    label = (f"{cfg.full} vs {cfg.baseline}" if condition == "all"
+             else condition.removeprefix("conditions."))
+    parts = [stop_answer(stops or {}, cfg.full, cfg.baseline)]
+    k = _last_common_charge(groups, cfg)
+    if k is not None:
+        changes = metric_changes(groups, cfg, k)
+        eff = changes[cfg.primary_metric][0]
+        higher = any(e.resolved and e.mean > 0 for e, _ in changes.values())
+        if not eff.resolved:
+            words = "no resolved difference in morphology"
+        elif eff.mean < 0 and not higher:
+            words = f"{cfg.full} suppresses dendrites"
+        elif eff.mean < 0:
+            words = f"no robust suppression by {cfg.full}"
+        else:
+            words = f"{cfg.full} does not suppress dendrites"
+        parts.append(f"{words} at {cfg.charges_mAh_per_cm2[k]:g} mAh/cm^2")
+    return f"{label}: " + ", ".join(p for p in parts if p)
+
+
 def verdict(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str,
             stops: dict[str, dict[int, Stop]] | None = None) -> str:
     """The sentence of one condition (module docstring, point 4), from the numbers.
@@ -291,6 +315,8 @@ def decompose(cases: list[dict[str, Any]], csv_tables: dict[str, tuple],
     groups = group_samples(cases, csv_tables, cfg)
     stops = group_stops(cases, cfg)
     agg, eff = tables(groups, cfg)
-    sentences = [verdict(g, c, cond, stops.get(cond)) for cond, g in groups.items()
-                 for c in cfg.comparisons() if c.baseline in g or c.full in g]
-    return {"sentences": sentences, "aggregate": agg, "effects": eff}
+    pairs = [(cond, g, c) for cond, g in groups.items() for c in cfg.comparisons()
+             if c.baseline in g or c.full in g]
+    return {"sentences": [verdict(g, c, cond, stops.get(cond)) for cond, g, c in pairs],
+            "answers": [short_answer(g, c, cond, stops.get(cond)) for cond, g, c in pairs],
+            "aggregate": agg, "effects": eff}

@@ -76,3 +76,25 @@ def stop_sentence(stops: dict[str, dict[int, Stop]], baseline: str, full: str) -
             parts.append(f"the stop times of {full} and {baseline} do not differ with one "
                          "sign over the seeds (not resolved)")
     return "; ".join(parts)
+
+
+def stop_answer(stops: dict[str, dict[int, Stop]], full: str, baseline: str) -> str | None:
+    """The stop comparison in a few words for the report's answer line: 'PLM stops 94-103 s
+    later than PEO (every seed)'; None when no seed stopped early or the sign varies."""
+    a, b = stops.get(baseline, {}), stops.get(full, {})
+    seeds = sorted(set(a) & set(b))
+    if not seeds or not any(st.kind for st in (*a.values(), *b.values())):
+        return None
+    diffs = [b[s].t_s - a[s].t_s for s in seeds]
+    bound = " or more" if any(b[s].kind is None for s in seeds) else ""
+
+    def span(lo: float, hi: float) -> str:
+        return f"{lo:.3g} s" if f"{lo:.3g}" == f"{hi:.3g}" else f"{lo:.3g}-{hi:.3g} s"
+
+    if all(d > 0 for d in diffs):
+        return (f"{full} stops {span(min(diffs), max(diffs))}{bound} later than {baseline} "
+                "(every seed)")
+    if all(d < 0 for d in diffs) and not bound:
+        return (f"{full} stops {span(-max(diffs), -min(diffs))} earlier than {baseline} "
+                "(every seed)")
+    return None

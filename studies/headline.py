@@ -117,6 +117,7 @@ class Headline:
     sentences: list[str]
     notes: list[str]
     baseline: str
+    answer: str = ""  # the study's answer in one line (seeded studies: the verdicts' words)
 
 
 def _conditions(cases: list[dict[str, Any]]) -> str:

@@ -216,7 +216,10 @@ def _markdown(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     parts = [f"# Study report: {data['study']}\n",
              f"Study directory: `{d}`. Cases: {len(data['cases'])} "
              f"({sum(c['status'] == 'done' for c in data['cases'])} done).\n",
-             "## Headline\n", head.compared + "\n"]
+             "## Headline\n"]
+    if head.answer:
+        parts.append(f"**Answer.** {head.answer}\n")
+    parts.append(head.compared + "\n")
     parts += [f"- {s}" for s in head.sentences] + [""]
     parts += [f"> {n}\n" for n in head.notes]
     sign = SIGN_CONVENTIONS.get(study_head(data).get("type") or "")
@@ -283,7 +286,8 @@ _CSS = ("body{font-family:sans-serif;margin:2em;max-width:1400px}"
         "padding:3px 6px;text-align:left}th{background:#eee}tr.warn{background:#fff4d6}"
         "tr.error,tr.failed{background:#fde0e0}img{max-width:100%;border:1px solid #ddd}"
         "figure{margin:1em 0}.note{background:#eef5ff;padding:0.5em}summary{cursor:pointer;"
-        "font-weight:bold;margin:1em 0}pre{background:#f6f6f6;padding:1em;overflow-x:auto}")
+        "font-weight:bold;margin:1em 0}pre{background:#f6f6f6;padding:1em;overflow-x:auto}"
+        ".answer{font-size:1.15em;background:#f0f7ea;padding:0.5em;border-left:4px solid #5a5}")
 
 
 def _details(summary: str, body: str) -> str:
@@ -299,8 +303,10 @@ def _html(data: dict[str, Any], table: tuple[list[str], list[list[Any]]],
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(data['study'])}"
              f"</title><style>{_CSS}</style></head><body>",
              f"<h1>Study report: {esc(data['study'])}</h1>",
-             f"<p>Study directory: <code>{esc(str(data['dir']))}</code></p><h2>Headline</h2>",
-             f"<p>{esc(head.compared)}</p><ul>"]
+             f"<p>Study directory: <code>{esc(str(data['dir']))}</code></p><h2>Headline</h2>"]
+    if head.answer:
+        parts.append(f"<p class='answer'><strong>Answer.</strong> {esc(head.answer)}</p>")
+    parts += [f"<p>{esc(head.compared)}</p><ul>"]
     parts += [f"<li>{esc(s)}</li>" for s in head.sentences] + ["</ul>"]
     parts += [f"<p class='note'>{esc(n)}</p>" for n in head.notes]
     sign = SIGN_CONVENTIONS.get(study_head(data).get("type") or "")
@@ -400,7 +406,7 @@ def write_report(study_dir: Path | str) -> tuple[Path, Path]:
     head, key = headline(data, cfg.baseline, metrics), key_table(data, metrics)
     if decomp:  # a seeded study's answer is its verdicts, not per-seed numbers
         head = replace(head, sentences=decomp["sentences"], notes=[
-            DECOMP_LEAD, *head.notes])
+            DECOMP_LEAD, *head.notes], answer="; ".join(decomp["answers"]) + ".")
     md = atomic_write_text(d / "report.md", _markdown(data, (cols, rows), figures, sampled,
                                                       shown, head, key, decomp))
     page = atomic_write_text(d / "report.html", _html(data, (cols, rows), figures, sampled,

@@ -147,8 +147,12 @@ def test_report_writes_the_decomposition(tmp_path):
     # the verdict is the headline (the answer at a glance), before any table
     headline = md.read_text().split("## Headline", 1)[1].split("\n## ", 1)[0]
     assert "PLM suppresses dendrites in this model" in headline
+    # ... and its words come first, in one line
+    assert headline.lstrip().startswith("**Answer.** current_density_mA_per_cm2=0.2: PLM "
+                                        "suppresses dendrites at 0.02 mAh/cm^2.")
     html_head = page.read_text().split("<h2>Headline</h2>", 1)[1].split("<h2>", 1)[0]
     assert "PLM suppresses dendrites in this model" in html_head
+    assert html_head.lstrip().startswith("<p class='answer'><strong>Answer.</strong>")
     with open(tmp_path / "decomposition_effects.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert {(r["property"], r["cases"]) for r in rows} == {("all properties", "PLM - PEO")}
@@ -192,3 +196,24 @@ def test_early_stops_lead_the_verdict():
     # no early stop: no stop sentence
     plain = decompose(*synthetic({"PEO": PEO, "PLM": PEO}), DecompositionConfig(**CFG))
     assert "stopped" not in plain["sentences"][0]
+
+
+def test_the_answer_line_gives_each_verdict_in_a_few_words():
+    """The report's one-line answer: the stop comparison first where runs stopped early,
+    then the morphology verdict's words, per condition; the same rule as the sentence."""
+    cfg = DecompositionConfig(**CFG)
+    (better,) = decompose(*synthetic({"PEO": PEO, "PLM": [p - 6 for p in PEO]}), cfg)["answers"]
+    assert better == ("current_density_mA_per_cm2=0.2: PLM suppresses dendrites at "
+                      "0.02 mAh/cm^2")
+    (noisy,) = decompose(*synthetic({"PEO": PEO, "PLM": [p + d for p, d in zip(
+        PEO, [-3, 2, -1, 1, -2])]}), cfg)["answers"]
+    assert noisy.endswith(": no resolved difference in morphology at 0.02 mAh/cm^2")
+    cases, tables = synthetic({"PEO": PEO, "PLM": PEO})
+    for c in cases:
+        seed = c["summary"]["config"]["sweep_values"]["physics.initial.seed"]
+        late = c["name"].startswith("PLM")
+        c["summary"]["metrics"] = {"t_end_s": (240.0 if late else 150.0) + seed,
+                                   "stop_reason": "voltage limit at t = 150 s: ..."}
+    (stopped,) = decompose(cases, tables, cfg)["answers"]
+    assert stopped.startswith("current_density_mA_per_cm2=0.2: PLM stops 90 s later "
+                              "than PEO (every seed), no resolved difference")
