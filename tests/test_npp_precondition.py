@@ -54,7 +54,7 @@ def run(problem: NPPProblem) -> None:
 def test_salt_rows_do_not_see_mu_plus_in_a_binary_electrolyte():
     problem = cell("iterative")
     run(problem)  # a non-uniform state: concentration and potential gradients
-    context = problem.problem.solver.getKSP().getPC().getPythonContext()
+    context = problem.salt_charge.context
     for dt in (1e-4, 1e4):  # storage-dominated and steady limits
         problem.set_time_scheme(dt, False)
         J = assemble_matrix(problem.problem.J, bcs=problem.bcs)
@@ -95,10 +95,13 @@ def test_without_the_transform_the_same_run_needs_far_more_iterations(monkeypatc
     assert counts.per_newton > 60
 
 
-def test_steady_solves_use_the_plain_split():
+def test_steady_solves_switch_back_to_the_per_field_split():
     problem = cell("iterative", flux=0.5)
-    solve_steady(problem)  # ends with steps of 1e4 diffusion times
-    assert problem.problem.solver.getKSP().getPC().getPythonContext().active is False
+    run(problem)  # small steps: the salt-charge PC ...
+    assert problem.problem.solver.getKSP().getPC().getType() == "python"
+    solve_steady(problem)  # ... then steps of 1e4 diffusion times: the per-field split
+    assert not problem.salt_charge.active
+    assert problem.problem.solver.getKSP().getPC().getType() == "fieldsplit"
 
 
 @pytest.mark.parametrize("formulation", ["poisson"])

@@ -12,8 +12,8 @@ the Jacobian is block lower-triangular where the coefficients are constant: the 
 is (S + t(1 - t) (D+ c+ + D_a c_a) K) d sigma (ambipolar diffusion + storage) and the
 charge row (D+ c+ + D_a c_a) K d mu+ - D_a c_a K d sigma (conduction), for any dt.  This
 PC therefore applies ``T (fieldsplit of L J T)^-1 L`` with the node-wise transforms L, T,
-while dt < :data:`SALT_CHARGE_DT_FRACTION` diffusion times, and the plain per-field
-fieldsplit of J otherwise (near steady state J is nearly block-diagonal already).
+while dt < :data:`SALT_CHARGE_DT_FRACTION` diffusion times; otherwise the KSP keeps its
+own per-field fieldsplit of J (near steady state J is nearly block-diagonal already).
 
 The inner PCs read the problem's options prefix (``pc_fieldsplit_type``,
 ``fieldsplit_<k>_*``): field "1" is the salt block (sigma, on mu_a's dofs), field "0" the
@@ -57,7 +57,8 @@ def _rebuild(pc: PETSc.PC) -> None:
 
 
 class SaltChargePC:
-    """petsc4py python-PC context (``pc.setPythonContext``) of an EN :class:`NPPProblem`."""
+    """petsc4py python-PC context (``pc.setPythonContext``) of an EN :class:`NPPProblem`:
+    T (fieldsplit of L J T)^-1 L."""
 
     def __init__(self, problem) -> None:
         self.problem = problem
@@ -82,10 +83,7 @@ class SaltChargePC:
                             for g in (problem.D_plus * cp, problem.D_anion * ca)]
         self.g = [dfem.Function(V0) for _ in range(2)]
         self.fields = [_owned_field_dofs(W, k) for k in range(problem.n_fields)]
-        self.plain = self.transformed = None
-        self.T = self.L = self.M = None
-        self.active = None
-        self.work = None
+        self.transformed = self.T = self.L = self.M = self.work = None
 
     # -- node-wise transforms ---------------------------------------------------------
     def _matrix(self, P, rows, cols, vals) -> PETSc.Mat:
@@ -137,21 +135,12 @@ class SaltChargePC:
 
     def setUp(self, pc) -> None:
         _, P = pc.getOperators()
-        problem = self.problem
-        self.active = float(problem.dt.value) < (SALT_CHARGE_DT_FRACTION
-                                                 * problem.diffusion_time_s)
-        if not self.active:
-            if self.plain is None:
-                self.plain = self._inner(P, list(range(problem.n_fields)))
-            self.plain.setOperators(P, P)
-            _rebuild(self.plain)
-            return
         if self.T is None:
             self.T = self._column_transform(P)
         self.L = self._row_transform(P)
         if self.M is None:
             self.M = self.L.matMatMult(P, self.T)
-            order = [1, 0, *range(2, problem.n_fields)]
+            order = [1, 0, *range(2, self.problem.n_fields)]
             self.transformed = self._inner(self.M, order)
             self.work = (P.createVecLeft(), P.createVecLeft())
         else:
@@ -160,19 +149,34 @@ class SaltChargePC:
         _rebuild(self.transformed)
 
     def apply(self, pc, x, y) -> None:
-        if not self.active:
-            self.plain.apply(x, y)
-            return
         Lx, z = self.work
         self.L.mult(x, Lx)
         self.transformed.apply(Lx, z)
         self.T.mult(z, y)
 
 
-def install(problem) -> SaltChargePC:
-    """Replace a fieldsplit PC of an EN problem by the salt-charge PC (same options)."""
-    pc = problem.problem.solver.getKSP().getPC()
-    context = SaltChargePC(problem)
-    pc.setType(PETSc.PC.Type.PYTHON)
-    pc.setPythonContext(context)
-    return context
+class SaltChargeSwitch:
+    """Gives the problem's KSP the salt-charge PC while dt is small and its own per-field
+    fieldsplit otherwise (untouched: steady solves run exactly as without this module)."""
+
+    def __init__(self, problem) -> None:
+        self.problem = problem
+        self.ksp = problem.problem.solver.getKSP()
+        self.plain = self.ksp.getPC()
+        self.context = SaltChargePC(problem)
+        self.salt_charge = PETSc.PC().create(comm=problem.comm)
+        self.salt_charge.setType(PETSc.PC.Type.PYTHON)
+        self.salt_charge.setPythonContext(self.context)
+        self.active = False
+
+    def select(self, dt: float) -> None:
+        """Before a step of size ``dt`` [s]: the PC for it (collective: same on all ranks)."""
+        active = dt < SALT_CHARGE_DT_FRACTION * self.problem.diffusion_time_s
+        if active != self.active:
+            self.ksp.setPC(self.salt_charge if active else self.plain)
+            self.active = active
+
+
+def install(problem) -> SaltChargeSwitch:
+    """The salt-charge switch of an EN problem whose KSP has the per-field fieldsplit."""
+    return SaltChargeSwitch(problem)

@@ -139,8 +139,9 @@ class NPPProblem:
                            for n, t in transport.items()}
         self.K0 = anion_reference_potential(transport, self.volumes_um)
         self.set_rest_state()
+        self.salt_charge = None
         if opts.get("pc_type") == "fieldsplit" and not self.poisson:
-            precondition.install(self)  # salt-charge split at small dt (sec. 8.7)
+            self.salt_charge = precondition.install(self)  # at small dt (sec. 8.7)
 
     # -- set-up ------------------------------------------------------------------------
     def _set_fieldsplit(self) -> None:
@@ -301,6 +302,8 @@ class NPPProblem:
     def step(self, dt: float, bdf2: bool = False) -> tuple[bool, int]:
         """One implicit step of size ``dt`` [s] from ``u_n``; rolls back if SNES fails."""
         self.set_time_scheme(dt, bdf2)
+        if self.salt_charge is not None:
+            self.salt_charge.select(dt)
         self.u.x.array[:] = self.u_n.x.array
         try:
             self.problem.solve()
