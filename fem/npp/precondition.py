@@ -163,15 +163,17 @@ class SaltChargeSwitch:
         self.problem = problem
         self.ksp = problem.problem.solver.getKSP()
         self.plain = self.ksp.getPC()
-        self.context = SaltChargePC(problem)
-        self.salt_charge = PETSc.PC().create(comm=problem.comm)
-        self.salt_charge.setType(PETSc.PC.Type.PYTHON)
-        self.salt_charge.setPythonContext(self.context)
+        self.context = self.salt_charge = None  # made at the first small step
         self.active = False
 
     def select(self, dt: float) -> None:
         """Before a step of size ``dt`` [s]: the PC for it (collective: same on all ranks)."""
         active = dt < SALT_CHARGE_DT_FRACTION * self.problem.diffusion_time_s
+        if active and self.salt_charge is None:
+            self.context = SaltChargePC(self.problem)
+            self.salt_charge = PETSc.PC().create(comm=self.problem.comm)
+            self.salt_charge.setType(PETSc.PC.Type.PYTHON)
+            self.salt_charge.setPythonContext(self.context)
         if active != self.active:
             self.ksp.setPC(self.salt_charge if active else self.plain)
             self.active = active
