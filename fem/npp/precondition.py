@@ -41,11 +41,6 @@ from fem.jit_options import JIT_OPTIONS
 SALT_CHARGE_DT_FRACTION = 0.01
 
 
-def _owned_field_dofs(W, field: int) -> np.ndarray:
-    dofs = np.asarray(W.sub(field).collapse()[1]).ravel()
-    return dofs[dofs < W.dofmap.index_map.size_local]
-
-
 def _rebuild(pc: PETSc.PC) -> None:
     """Set ``pc`` up now and keep it until the next call: the SNES lag
     (``snes_lag_preconditioner``) skips the outer PC's set-up, but an inner PC whose matrix
@@ -66,7 +61,7 @@ class SaltChargePC:
         self.imap = W.dofmap.index_map
         self.n_local = self.imap.size_local
         V0, to_parent = W.sub(0).collapse()
-        self.d0, self.d1 = _owned_field_dofs(W, 0), _owned_field_dofs(W, 1)
+        self.d0, self.d1 = problem.field_dofs[0], problem.field_dofs[1]
         dirichlet = np.zeros(self.n_local + self.imap.num_ghosts, dtype=bool)
         for bc in problem.bcs:
             dirichlet[bc.dof_indices()[0]] = True
@@ -82,7 +77,6 @@ class SaltChargePC:
         self.conductance = [dfem.form(g * v * problem.dx, jit_options=JIT_OPTIONS)
                             for g in (problem.D_plus * cp, problem.D_anion * ca)]
         self.g = [dfem.Function(V0) for _ in range(2)]
-        self.fields = [_owned_field_dofs(W, k) for k in range(problem.n_fields)]
         self.transformed = self.T = self.L = self.M = self.work = None
 
     # -- node-wise transforms ---------------------------------------------------------
@@ -128,9 +122,7 @@ class SaltChargePC:
         pc.setOptionsPrefix(self.problem.prefix)
         pc.setOperators(P, P)
         pc.setFromOptions()
-        pc.setFieldSplitIS(*[(str(k), PETSc.IS().createGeneral(
-            self.imap.local_to_global(self.fields[k].astype(np.int32)).astype(PETSc.IntType),
-            comm=P.getComm())) for k in order])
+        pc.setFieldSplitIS(*[(str(k), self.problem.field_is[k]) for k in order])
         return pc
 
     def setUp(self, pc) -> None:
@@ -157,7 +149,8 @@ class SaltChargePC:
 
 class SaltChargeSwitch:
     """Gives the problem's KSP the salt-charge PC while dt is small and its own per-field
-    fieldsplit otherwise (untouched: steady solves run exactly as without this module)."""
+    fieldsplit otherwise (untouched: steady solves run exactly as without this module).
+    For an EN problem whose KSP has that fieldsplit (``NPPProblem._set_fieldsplit``)."""
 
     def __init__(self, problem) -> None:
         self.problem = problem
@@ -177,8 +170,3 @@ class SaltChargeSwitch:
         if active != self.active:
             self.ksp.setPC(self.salt_charge if active else self.plain)
             self.active = active
-
-
-def install(problem) -> SaltChargeSwitch:
-    """The salt-charge switch of an EN problem whose KSP has the per-field fieldsplit."""
-    return SaltChargeSwitch(problem)

@@ -141,20 +141,24 @@ class NPPProblem:
         self.set_rest_state()
         self.salt_charge = None
         if opts.get("pc_type") == "fieldsplit" and not self.poisson:
-            self.salt_charge = precondition.install(self)  # at small dt (sec. 8.7)
+            self.salt_charge = precondition.SaltChargeSwitch(self)  # sec. 8.7
 
     # -- set-up ------------------------------------------------------------------------
     def _set_fieldsplit(self) -> None:
         """One fieldsplit block per unknown ("0" mu+, "1" mu_a, "2" psi), so PETSc options
-        such as ``fieldsplit_0_pc_type = "gamg"`` precondition each field separately."""
+        such as ``fieldsplit_0_pc_type = "gamg"`` precondition each field separately.
+        Keeps ``field_dofs`` (owned local dofs) and ``field_is`` per field for
+        :mod:`fem.npp.precondition`."""
         imap = self.W.dofmap.index_map
-        fields = []
+        self.field_dofs, self.field_is = [], []
         for k in range(self.n_fields):
             dofs = np.asarray(self.W.sub(k).collapse()[1]).ravel()
             owned = dofs[dofs < imap.size_local].astype(np.int32)
             glob = imap.local_to_global(owned).astype(PETSc.IntType)
-            fields.append((str(k), PETSc.IS().createGeneral(glob, comm=self.comm)))
-        self.problem.solver.getKSP().getPC().setFieldSplitIS(*fields)
+            self.field_dofs.append(owned)
+            self.field_is.append(PETSc.IS().createGeneral(glob, comm=self.comm))
+        self.problem.solver.getKSP().getPC().setFieldSplitIS(
+            *[(str(k), iset) for k, iset in enumerate(self.field_is)])
 
     def _coefficients(self) -> None:
         tags, tr = self.bundle.cell_tags, self.transport
