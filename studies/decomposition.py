@@ -202,6 +202,19 @@ def _change_text(metric: str, eff: Stats, base_mean: float) -> str:
     return f"{metric} {rel} ({'resolved' if eff.resolved else 'not resolved'})"
 
 
+def outcome(changes: dict[str, tuple[Stats, float]], primary: str) -> str:
+    """The verdict's rule (every metric lower-is-better): "unresolved" (the primary metric's
+    change has no common sign), "suppresses" (resolved lower, no metric resolved higher),
+    "mixed" (resolved lower, some metric resolved higher) or "worse" (otherwise)."""
+    eff = changes[primary][0]
+    if not eff.resolved:
+        return "unresolved"
+    if eff.mean >= 0:
+        return "worse"
+    higher = any(e.resolved and e.mean > 0 for e, _ in changes.values())
+    return "mixed" if higher else "suppresses"
+
+
 def short_answer(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str,
                  stops: dict[str, dict[int, Stop]] | None = None) -> str:
     """The verdict of one condition in a few words, for the report's answer line (the same
@@ -211,17 +224,11 @@ def short_answer(groups: dict[str, Samples], cfg: DecompositionConfig, condition
     parts = [stop_answer(stops or {}, cfg.full, cfg.baseline)]
     k = _last_common_charge(groups, cfg)
     if k is not None:
-        changes = metric_changes(groups, cfg, k)
-        eff = changes[cfg.primary_metric][0]
-        higher = any(e.resolved and e.mean > 0 for e, _ in changes.values())
-        if not eff.resolved:
-            words = "no resolved difference in morphology"
-        elif eff.mean < 0 and not higher:
-            words = f"{cfg.full} suppresses dendrites"
-        elif eff.mean < 0:
-            words = f"no robust suppression by {cfg.full}"
-        else:
-            words = f"{cfg.full} does not suppress dendrites"
+        words = {"unresolved": "no resolved difference in morphology",
+                 "suppresses": f"{cfg.full} suppresses dendrites",
+                 "mixed": f"no robust suppression by {cfg.full}",
+                 "worse": f"{cfg.full} does not suppress dendrites"}[
+            outcome(metric_changes(groups, cfg, k), cfg.primary_metric)]
         parts.append(f"{words} at {cfg.charges_mAh_per_cm2[k]:g} mAh/cm^2")
     return f"{label}: " + ", ".join(p for p in parts if p)
 
@@ -251,13 +258,14 @@ def verdict(groups: dict[str, Samples], cfg: DecompositionConfig, condition: str
     lower = [n for n, (e, _) in changes.items() if e.resolved and e.mean < 0]
     higher = [n for n, (e, _) in changes.items() if e.resolved and e.mean > 0]
     head = f"{cfg.full} - {cfg.baseline} {m} = {eff.text()}"
-    if not eff.resolved:
+    kind = outcome(changes, m)
+    if kind == "unresolved":
         answer = (f"not resolved: the difference is within the seed spread, so this model does "
                   f"not show whether {cfg.full} suppresses dendrites")
-    elif eff.mean < 0 and not higher:
+    elif kind == "suppresses":
         answer = (f"{cfg.full} suppresses dendrites in this model (lower {m} for every seed, "
                   "no metric higher)")
-    elif eff.mean < 0:
+    elif kind == "mixed":
         answer = (f"no robust suppression by {cfg.full} in this model: lower "
                   f"{', '.join(lower)} but higher {', '.join(higher)} for every seed")
     else:

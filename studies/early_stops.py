@@ -62,39 +62,49 @@ def stop_sentence(stops: dict[str, dict[int, Stop]], baseline: str, full: str) -
     if not any(st.kind for st in (*a.values(), *b.values())):
         return None
     parts = [_one_case(n, s) for n, s in ((baseline, a), (full, b)) if s]
-    seeds = sorted(set(a) & set(b))
-    if seeds:
-        diffs = [b[s].t_s - a[s].t_s for s in seeds]
-        bound = any(b[s].kind is None for s in seeds)  # full ran to its end: a lower bound
-        if all(d > 0 for d in diffs):
+    diff = _stop_difference(a, b)
+    if diff is not None:
+        sign, lo, hi, bound = diff
+        if sign == "later":
             parts.append(f"{full} stops later than {baseline} for every seed (by "
-                         f"{min(diffs):.3g}-{max(diffs):.3g} s{' or more' if bound else ''})")
-        elif all(d < 0 for d in diffs) and not bound:
+                         f"{lo:.3g}-{hi:.3g} s{' or more' if bound else ''})")
+        elif sign == "earlier":
             parts.append(f"{full} stops earlier than {baseline} for every seed (by "
-                         f"{-max(diffs):.3g}-{-min(diffs):.3g} s)")
+                         f"{lo:.3g}-{hi:.3g} s)")
         else:
             parts.append(f"the stop times of {full} and {baseline} do not differ with one "
                          "sign over the seeds (not resolved)")
     return "; ".join(parts)
 
 
+def _stop_difference(a: dict[int, Stop], b: dict[int, Stop]
+                     ) -> tuple[str | None, float, float, bool] | None:
+    """How the stop times of ``b`` differ from ``a`` over their common seeds: (``"later"``,
+    ``"earlier"`` or None when the sign varies, smallest and largest |difference| [s],
+    whether ``b`` ran to its end for some seed, so a later stop is a lower bound); None
+    without common seeds. "earlier" needs every ``b`` run to have stopped early."""
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return None
+    diffs = [b[s].t_s - a[s].t_s for s in seeds]
+    bound = any(b[s].kind is None for s in seeds)
+    if all(d > 0 for d in diffs):
+        return "later", min(diffs), max(diffs), bound
+    if all(d < 0 for d in diffs) and not bound:
+        return "earlier", -max(diffs), -min(diffs), bound
+    return None, 0.0, 0.0, bound
+
+
 def stop_answer(stops: dict[str, dict[int, Stop]], full: str, baseline: str) -> str | None:
     """The stop comparison in a few words for the report's answer line: 'PLM stops 94-103 s
     later than PEO (every seed)'; None when no seed stopped early or the sign varies."""
     a, b = stops.get(baseline, {}), stops.get(full, {})
-    seeds = sorted(set(a) & set(b))
-    if not seeds or not any(st.kind for st in (*a.values(), *b.values())):
+    if not any(st.kind for st in (*a.values(), *b.values())):
         return None
-    diffs = [b[s].t_s - a[s].t_s for s in seeds]
-    bound = " or more" if any(b[s].kind is None for s in seeds) else ""
-
-    def span(lo: float, hi: float) -> str:
-        return f"{lo:.3g} s" if f"{lo:.3g}" == f"{hi:.3g}" else f"{lo:.3g}-{hi:.3g} s"
-
-    if all(d > 0 for d in diffs):
-        return (f"{full} stops {span(min(diffs), max(diffs))}{bound} later than {baseline} "
-                "(every seed)")
-    if all(d < 0 for d in diffs) and not bound:
-        return (f"{full} stops {span(-max(diffs), -min(diffs))} earlier than {baseline} "
-                "(every seed)")
-    return None
+    diff = _stop_difference(a, b)
+    if diff is None or diff[0] is None:
+        return None
+    sign, lo, hi, bound = diff
+    span = f"{lo:.3g} s" if f"{lo:.3g}" == f"{hi:.3g}" else f"{lo:.3g}-{hi:.3g} s"
+    return (f"{full} stops {span}{' or more' if bound and sign == 'later' else ''} {sign} "
+            f"than {baseline} (every seed)")
