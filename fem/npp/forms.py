@@ -86,6 +86,12 @@ def time_derivative(c, c_n, c_nm1, dt, a0, a1, a2):
     return (a0 * c + a1 * c_n + a2 * c_nm1) / dt
 
 
+def history_rate(c_n, c_nm1, dt, a1, a2):
+    """(a1 c_n + a2 c_nm1) / dt: the part of :func:`time_derivative` fixed during a step
+    (time_derivative = a0 c / dt + history_rate)."""
+    return (a1 * c_n + a2 * c_nm1) / dt
+
+
 def bdf2_coefficients(dt: float, dt_prev: float) -> tuple[float, float, float]:
     """Variable-step BDF2 weights (a0, a1, a2) for (a0 c + a1 c_n + a2 c_nm1) / dt."""
     w = dt / dt_prev

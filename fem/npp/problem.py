@@ -40,7 +40,7 @@ from fem.npp.coefficients import (
     dg0_field,
 )
 from fem.npp.config import Config
-from fem.npp.residual import Residual
+from fem.npp.residual import History, Residual
 from fem.solvers import snes_result
 
 DriveKind = Literal["rest", "galvanostatic", "potentiostatic", "si_literal", "manufactured"]
@@ -117,20 +117,27 @@ class NPPProblem:
         i0 = config.exchange_current_density_mA_per_cm2 * 10.0 / FARADAY_C_PER_MOL
         self.i0_hat = dfem.Constant(msh, default_scalar_type(scales.flux_hat(i0)))
         self.bcs = self._dirichlet()
-        self.residual = self._residual()
+        current = self._residual()  # F(u) less the old states' storage (self.history)
         if drive.kind == "manufactured":
             if manufactured is None:
                 raise NPPInputError("a manufactured drive needs the manufactured callback")
             extra, bcs = manufactured(self)
-            self.residual, self.bcs = self.residual + extra, self.bcs + list(bcs)
+            current, self.bcs = current + extra, self.bcs + list(bcs)
+        self.residual = current + self.history  # the whole residual form
         self.dt_prev = None
         self.petsc_options = opts = dict(petsc_options)
         self.prefix = f"csefem_npp_{next(_ids)}_"
-        self.problem = NonlinearProblem(self.residual, self.u, bcs=self.bcs,
+        # SNES's forms: F(u) less the history (same Jacobian: the history does not depend
+        # on u); the callback adds the history vector, re-assembled only when u_n, u_nm1,
+        # dt or the BDF weights change, and skips the lifting while x holds the Dirichlet
+        # values (fem.npp.residual)
+        self.problem = NonlinearProblem(current, self.u, bcs=self.bcs,
                                         petsc_options_prefix=self.prefix, petsc_options=opts,
                                         jit_options=JIT_OPTIONS)
-        # F(x) without the lifting while x holds the Dirichlet values (fem.npp.residual)
-        self.residual_callback = Residual(self.u, self.problem.F, self.problem.J, self.bcs)
+        history = History(dfem.form(self.history, jit_options=JIT_OPTIONS),
+                          (self.u_n, self.u_nm1), (self.dt, *self.a[1:]))
+        self.residual_callback = Residual(self.u, self.problem.F, self.problem.J, self.bcs,
+                                          history)
         self.problem.solver.setFunction(self.residual_callback, self.problem.b)
         self.problem.solver.setConvergenceHistory(reset=True)
         if opts.get("pc_type") == "fieldsplit":
@@ -241,9 +248,13 @@ class NPPProblem:
                                             for w in (self.u, self.u_n, self.u_nm1))
         a0, a1, a2 = self.a
         dx, ds = self.dx, self.ds
-        F = (forms.storage(forms.time_derivative(cp, cpn, cpm, self.dt, a0, a1, a2), v[0], dx)
+        # the old states' storage is its own form, assembled once per step (sec. 8.1)
+        self.history = (forms.storage(forms.history_rate(cpn, cpm, self.dt, a1, a2), v[0], dx)
+                        + forms.storage(forms.history_rate(can, cam, self.dt, a1, a2), v[1],
+                                        dx))
+        F = (forms.storage(a0 * cp / self.dt, v[0], dx)
              + forms.transport(self.D_plus, cp, mp, v[0], dx)
-             + forms.storage(forms.time_derivative(ca, can, cam, self.dt, a0, a1, a2), v[1], dx)
+             + forms.storage(a0 * ca / self.dt, v[1], dx)
              + forms.transport(self.D_anion, ca, ma, v[1], dx))
         if self.poisson:
             F += forms.poisson(self.lam2, f[2], forms.charge_density(cp, ca, self.c_fixed),
