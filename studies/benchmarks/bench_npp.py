@@ -118,7 +118,7 @@ def grid_for(target_dofs: float) -> tuple[int, int]:
     return 5 * ny, ny
 
 
-def single(target: float, solver: str) -> dict:
+def single(target: float, solver: str, repeats: int = 3) -> dict:
     """One configuration in this process (collective); returns the record on all ranks."""
     sys.path.insert(0, str(ROOT))
     t_start = time.perf_counter()
@@ -171,7 +171,7 @@ def single(target: float, solver: str) -> dict:
     # fastest of each
     floor_solve, floor_dofs, floor_ksp = poisson_floor(bundle, solver)
     warm, floor_s = [], []
-    for _ in range(3):
+    for _ in range(repeats):
         problem.set_rest_state()
         warm.append(timed_solve())
         floor_s.append(floor_solve())
@@ -190,7 +190,7 @@ def single(target: float, solver: str) -> dict:
             "warm_us_per_dof_per_newton": 1e6 * warm_s / its / dofs,
             "ratio_to_floor": 1e6 * warm_s / its / dofs / floor["floor_us_per_dof"],
             "target_dofs": target, "dofs": dofs, "nx": nx, "ny": ny, "ranks": comm.size,
-            "solver": solver, "pseudo_steps": stats.steps,
+            "solver": solver, "repeats": repeats, "pseudo_steps": stats.steps,
             "newton_iterations": stats.newton_iterations,
             "linear_iterations": comm.allreduce(linear_its, op=MPI.MAX),
             "rejected_steps": stats.rejected, "setup_s": comm.allreduce(setup_s, op=MPI.MAX),
@@ -201,10 +201,11 @@ def single(target: float, solver: str) -> dict:
             "loadavg_1min": os.getloadavg()[0]}
 
 
-def run_sub(target: float, solver: str, ranks: int, timeout: float) -> dict:
+def run_sub(target: float, solver: str, ranks: int, timeout: float, repeats: int = 3) -> dict:
     """Run one configuration in a fresh process (under the venv's mpiexec for ranks > 1)."""
     py = sys.executable
-    cmd = [py, str(Path(__file__).resolve()), "--single", repr(target), solver]
+    cmd = [py, str(Path(__file__).resolve()), "--single", repr(target), solver,
+           "--repeats", str(repeats)]
     if ranks > 1:
         cmd = [str(Path(py).parent / "mpiexec"), "-n", str(ranks)] + cmd
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -273,8 +274,9 @@ def markdown(records: list[dict], meta: dict) -> str:
                   "Floor: a raw DOLFINx P1 Poisson solve on the same mesh with the same linear "
                   "solver (matrix re-assembled in place + right-hand side + solve; fastest of "
                   "3 after a warm-up), in the same process. "
-                  "Ratio = NPP us / dof / Newton (fastest of 3 steady solves from the rest "
-                  "state after the first, each followed by one floor solve: interleaved) "
+                  "Ratio = NPP us / dof / Newton (fastest of the warm steady solves from the rest "
+                  "state after the first, each followed by one floor solve: interleaved; "
+                  "the repeats column) "
                   "over floor us / dof. PETSc event times per Newton "
                   "iteration (of that solve): residual evaluations, Jacobian, preconditioner "
                   "set-up (fieldsplit: the blocks' extraction; their GAMG set-up is the "
@@ -284,8 +286,8 @@ def markdown(records: list[dict], meta: dict) -> str:
                   "| label | dofs | ranks | solver | NPP us/dof/Newton | floor us/dof | "
                   "floor its | ratio | residual [s] | Jacobian [s] | PC set-up [s] | "
                   "block set-up [s] | KSP solve [s] | linear its | "
-                  "floor assembly / PC set-up / Krylov [s] | load avg |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "floor assembly / PC set-up / Krylov [s] | repeats | load avg |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r.get('label', '-')} | {r['dofs']} | {r['ranks']} | {r['solver']} | "
                   f"{r['warm_us_per_dof_per_newton']:.2f} | {r['floor_us_per_dof']:.2f} | "
                   f"{r['floor_linear_iterations']} | **{r['ratio_to_floor']:.2f}** | "
@@ -294,7 +296,7 @@ def markdown(records: list[dict], meta: dict) -> str:
                   f"{r['PCSetUp_s_per_newton']:.3f} | "
                   f"{_seconds(r.get('PCSetUpOnBlocks_s_per_newton'))} | "
                   f"{r['KSPSolve_s_per_newton']:.3f} | "
-                  f"{r['linear_iterations']} | {_floor_parts(r)} | "
+                  f"{r['linear_iterations']} | {_floor_parts(r)} | {r.get('repeats', 3)} | "
                   f"{r.get('loadavg_1min', float('nan')):.1f} |" for r in floor]
     if meta.get("assessment"):
         lines += ["", "## Assessment against the targets", ""] + list(meta["assessment"])
@@ -315,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--solvers", nargs="+")
     p.add_argument("--ranks", nargs="+", type=int)
     p.add_argument("--timeout", type=float, default=300.0)
+    p.add_argument("--repeats", type=int, default=3,
+                   help="warm steady solves, each followed by a floor solve; the ratio "
+                        "takes the fastest of each (more repeats: less noise on a shared "
+                        "machine)")
     add_output_arguments(p, "results_npp")
     p.add_argument("--append", action="store_true", help="add to the recorded full sweep")
     p.add_argument("--label", help="a label stored with each record (e.g. before/after)")
@@ -328,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.with_suffix(".md").write_text(markdown(old["records"], old["meta"]))
         return 0
     if args.single:
-        rec = single(float(args.single[0]), args.single[1])
+        rec = single(float(args.single[0]), args.single[1], args.repeats)
         from mpi4py import MPI
 
         if MPI.COMM_WORLD.rank == 0:
@@ -345,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in plan["sizes"]:
         for solver in plan["solvers"]:
             for ranks in plan["ranks"]:
-                rec = run_sub(size, solver, ranks, args.timeout)
+                rec = run_sub(size, solver, ranks, args.timeout, args.repeats)
                 if args.label:
                     rec["label"] = args.label
                 records.append(rec)
