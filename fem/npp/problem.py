@@ -117,7 +117,7 @@ class NPPProblem:
         i0 = config.exchange_current_density_mA_per_cm2 * 10.0 / FARADAY_C_PER_MOL
         self.i0_hat = dfem.Constant(msh, default_scalar_type(scales.flux_hat(i0)))
         self.bcs = self._dirichlet()
-        current = self._residual()  # F(u) less the old states' storage (self.history)
+        current, self.history = self._residual()
         if drive.kind == "manufactured":
             if manufactured is None:
                 raise NPPInputError("a manufactured drive needs the manufactured callback")
@@ -241,6 +241,8 @@ class NPPProblem:
         return itf.charge_terms(self, u, psi_rate, v)
 
     def _residual(self):
+        """(F(u) less the old states' storage, that storage): the history is its own form,
+        assembled once per step (docs/theory/npp.md sec. 8.1)."""
         f, tests = ufl.split(self.u), ufl.TestFunctions(self.W)
         mp, ma = self.mu(self.u)
         v = itf.effective(tests, self.jumps)
@@ -248,10 +250,8 @@ class NPPProblem:
                                             for w in (self.u, self.u_n, self.u_nm1))
         a0, a1, a2 = self.a
         dx, ds = self.dx, self.ds
-        # the old states' storage is its own form, assembled once per step (sec. 8.1)
-        self.history = (forms.storage(forms.history_rate(cpn, cpm, self.dt, a1, a2), v[0], dx)
-                        + forms.storage(forms.history_rate(can, cam, self.dt, a1, a2), v[1],
-                                        dx))
+        history = (forms.storage(forms.history_rate(cpn, cpm, self.dt, a1, a2), v[0], dx)
+                   + forms.storage(forms.history_rate(can, cam, self.dt, a1, a2), v[1], dx))
         F = (forms.storage(a0 * cp / self.dt, v[0], dx)
              + forms.transport(self.D_plus, cp, mp, v[0], dx)
              + forms.storage(a0 * ca / self.dt, v[1], dx)
@@ -272,7 +272,7 @@ class NPPProblem:
         if kind == "potentiostatic" and self.config.kinetics == "butler_volmer":
             for tag, psi_s in ((self.anode, 0.0), (self.cathode, self.psi_cell)):
                 F += forms.boundary_influx(self.bv_influx(self.u, psi_s), v[0], ds(tag))
-        return F
+        return F, history
 
     def bv_influx(self, u, psi_s):
         """Butler-Volmer Li+ influx [c_ref um/s] at an electrode at potential ``psi_s``."""

@@ -48,20 +48,17 @@ class History:
         self._states: list[np.ndarray] = []
         self.assemblies = 0  # diagnostics, tests
 
-    def _current(self) -> bool:
-        key = tuple(float(c.value) for c in self.constants)
-        return key == self._key and all(
-            np.array_equal(f.x.array, s) for f, s in zip(self.functions, self._states))
-
     def add_to(self, b: PETSc.Vec) -> None:
         """b += the history's cell contributions (local form, before the ghost update)."""
         if self.vector is None:
             self.vector = b.duplicate()
-        if not self._current():
+        key = tuple(float(c.value) for c in self.constants)
+        if key != self._key or not all(
+                np.array_equal(f.x.array, s) for f, s in zip(self.functions, self._states)):
             with self.vector.localForm() as h_local:
                 h_local.set(0.0)
             assemble_vector(self.vector, self.form)
-            self._key = tuple(float(c.value) for c in self.constants)
+            self._key = key
             self._states = [f.x.array.copy() for f in self.functions]
             self.assemblies += 1
         with b.localForm() as b_local, self.vector.localForm() as h_local:
@@ -70,14 +67,14 @@ class History:
 
 class Residual:
     """``snes.setFunction`` callback: F(x) of ``residual`` (compiled) plus the ``history``
-    vector (when given), lifted with the compiled ``jacobian`` only if x differs from the
+    vector, lifted with the compiled ``jacobian`` only if x differs from the
     Dirichlet values of ``bcs``.
 
     The decision is per rank and needs no communication: a rank whose owned and ghost
     constrained dofs all hold g has a zero lifting on all of its cells.
     """
 
-    def __init__(self, u, residual, jacobian, bcs, history: History | None = None) -> None:
+    def __init__(self, u, residual, jacobian, bcs, history: History) -> None:
         self.u, self.residual, self.jacobian, self.bcs = u, residual, jacobian, list(bcs)
         self.history = history
         self._scratch = np.zeros_like(u.x.array)
@@ -89,8 +86,7 @@ class Residual:
         with b.localForm() as b_local:
             b_local.set(0.0)
         assemble_vector(b, self.residual)
-        if self.history is not None:
-            self.history.add_to(b)
+        self.history.add_to(b)
         if not dirichlet_satisfied(self.u.x.array, self.bcs, self._scratch):
             apply_lifting(b, [self.jacobian], bcs=[self.bcs], x0=[x], alpha=-1.0)
             self.liftings += 1
