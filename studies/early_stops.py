@@ -13,9 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 KINDS = {"voltage limit": "the voltage limit (the salt ran out: Sand's time)",
+         "depleted": "depletion (c_Li fell below its threshold: Sand's time)",
          "time-step failure": "a time-step failure",
-         "dendrite tip": "the tip reaching the counter electrode"}
-"""Prefix of a case's ``stop_reason`` -> what the report calls it."""
+         "dendrite tip": "the tip reaching the counter electrode",
+         "max_steps": "the step budget (time.max_steps)",
+         "other": "an unrecognised stop (see its summary.json stop_reason)"}
+"""Prefix of a case's ``stop_reason`` -> what the report calls it ("other": any reason not
+listed, so that no early stop is ever counted as a run to the end time)."""
+
+NOT_COMPARED = ("max_steps", "other")
+"""Kinds whose stop time says nothing about the cell (a numerical cap, or a reason this
+module does not know): a pair with such a run has no stop-time difference."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +42,11 @@ def stop_of(summary: dict[str, Any]) -> Stop | None:
     if t is None:
         return None
     reason = str(metrics.get("stop_reason") or "completed")
-    kind = next((k for k in KINDS if reason.startswith(k)), None)
-    if kind is None and reason != "completed":
-        kind = "time-step failure" if "failure" in reason else None
+    if reason == "completed":
+        return Stop(float(t), None)
+    kind = next((k for k in KINDS if k != "other" and reason.startswith(k)), None)
+    if kind is None:
+        kind = "time-step failure" if "failure" in reason else "other"
     return Stop(float(t), kind)
 
 
@@ -63,7 +73,12 @@ def stop_sentence(stops: dict[str, dict[int, Stop]], baseline: str, full: str) -
         return None
     parts = [_one_case(n, s) for n, s in ((baseline, a), (full, b)) if s]
     diff = _stop_difference(a, b)
-    if diff is not None:
+    capped = sorted({st.kind for st in (*a.values(), *b.values()) if st.kind in NOT_COMPARED})
+    if capped:
+        parts.append(f"stop times not compared: a run ended at "
+                     f"{' or '.join(KINDS[k] for k in capped)}, which says nothing about "
+                     "the cell")
+    elif diff is not None:
         sign, lo, hi, bound = diff
         if sign == "later":
             parts.append(f"{full} stops later than {baseline} for every seed (by "
@@ -82,9 +97,10 @@ def _stop_difference(a: dict[int, Stop], b: dict[int, Stop]
     """How the stop times of ``b`` differ from ``a`` over their common seeds: (``"later"``,
     ``"earlier"`` or None when the sign varies, smallest and largest |difference| [s],
     whether ``b`` ran to its end for some seed, so a later stop is a lower bound); None
-    without common seeds. "earlier" needs every ``b`` run to have stopped early."""
+    without common seeds, or where a run of either ended for a :data:`NOT_COMPARED` kind.
+    "earlier" needs every ``b`` run to have stopped early."""
     seeds = sorted(set(a) & set(b))
-    if not seeds:
+    if not seeds or any(x[s].kind in NOT_COMPARED for x in (a, b) for s in seeds):
         return None
     diffs = [b[s].t_s - a[s].t_s for s in seeds]
     bound = any(b[s].kind is None for s in seeds)
