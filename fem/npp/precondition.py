@@ -58,11 +58,10 @@ class SaltChargePC:
     def __init__(self, problem) -> None:
         self.problem = problem
         W = problem.W
-        self.imap = W.dofmap.index_map
-        self.n_local = self.imap.size_local
+        self.n_local = problem.n_owned_dofs
         V0, to_parent = W.sub(0).collapse()
         self.d0, self.d1 = problem.field_dofs[0], problem.field_dofs[1]
-        dirichlet = np.zeros(self.n_local + self.imap.num_ghosts, dtype=bool)
+        dirichlet = np.zeros(problem.u.x.array.size, dtype=bool)
         for bc in problem.bcs:
             dirichlet[bc.dof_indices()[0]] = True
         # nodes with a Dirichlet value on either field keep their own rows and columns
@@ -91,7 +90,7 @@ class SaltChargePC:
         order = np.lexsort((cols, rows))
         rows, cols, vals = rows[order], cols[order], vals[order]
         indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=self.n_local))])
-        gcols = self.imap.local_to_global(cols.astype(np.int32))
+        gcols = self.problem.local_to_global(cols)
         M = PETSc.Mat().createAIJ(P.getSizes(), comm=P.getComm(), csr=(
             indptr.astype(PETSc.IntType), gcols.astype(PETSc.IntType), vals))
         M.assemble()

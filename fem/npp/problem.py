@@ -40,6 +40,7 @@ from fem.npp.coefficients import (
     dg0_field,
 )
 from fem.npp.config import Config
+from fem.npp.jacobian import BlockedJacobian
 from fem.npp.residual import History, Residual
 from fem.solvers import snes_result
 
@@ -98,7 +99,10 @@ class NPPProblem:
         # resistive interfaces: two jump fields each (fem.npp.interfaces)
         self.jumps = itf.jumps(self, config.interfaces, n_base)
         self.n_fields = n_base + 2 * len(self.jumps)
-        self.W = dfem.functionspace(msh, basix.ufl.mixed_element([P] * self.n_fields))
+        # one blocked space (bs = n_fields, every field P_k on the same nodes): its
+        # Jacobian assembles into a BAIJ matrix (fem.npp.jacobian)
+        self.W = dfem.functionspace(msh, basix.ufl.blocked_element(
+            P, shape=(self.n_fields,)))
         self.u = dfem.Function(self.W, name="u")
         self.u_n = dfem.Function(self.W, name="u_n")
         self.u_nm1 = dfem.Function(self.W, name="u_nm1")
@@ -133,7 +137,12 @@ class NPPProblem:
         # values (fem.npp.residual)
         self.problem = NonlinearProblem(current, self.u, bcs=self.bcs,
                                         petsc_options_prefix=self.prefix, petsc_options=opts,
-                                        jit_options=JIT_OPTIONS)
+                                        jit_options=JIT_OPTIONS, kind="baij")
+        # the Jacobian: BAIJ assembly, converted into the AIJ operator (fem.npp.jacobian)
+        self.jacobian_callback = BlockedJacobian(self.u, self.problem.J, self.bcs,
+                                                 self.problem.A)
+        self.problem.solver.setJacobian(self.jacobian_callback, self.jacobian_callback.A,
+                                        self.jacobian_callback.A)
         history = History(dfem.form(self.history, jit_options=JIT_OPTIONS),
                           (self.u_n, self.u_nm1), (self.dt, *self.a[1:]))
         self.residual_callback = Residual(self.u, self.problem.F, self.problem.J, self.bcs,
@@ -156,12 +165,11 @@ class NPPProblem:
         such as ``fieldsplit_0_pc_type = "gamg"`` precondition each field separately.
         Keeps ``field_dofs`` (owned local dofs) and ``field_is`` per field for
         :mod:`fem.npp.precondition`."""
-        imap = self.W.dofmap.index_map
         self.field_dofs, self.field_is = [], []
         for k in range(self.n_fields):
             dofs = np.asarray(self.W.sub(k).collapse()[1]).ravel()
-            owned = dofs[dofs < imap.size_local].astype(np.int32)
-            glob = imap.local_to_global(owned).astype(PETSc.IntType)
+            owned = dofs[dofs < self.n_owned_dofs].astype(np.int32)
+            glob = self.local_to_global(owned).astype(PETSc.IntType)
             self.field_dofs.append(owned)
             self.field_is.append(PETSc.IS().createGeneral(glob, comm=self.comm))
         self.problem.solver.getKSP().getPC().setFieldSplitIS(
@@ -281,6 +289,19 @@ class NPPProblem:
         eta = psi_s - self.potential(u)
         return forms.butler_volmer_influx(self.i0_hat, cfg.alpha_anodic, cfg.alpha_cathodic,
                                           eta, cp)
+
+    # -- dof numbering (W is blocked: its index map counts nodes) -----------------------
+    @property
+    def n_owned_dofs(self) -> int:
+        """Owned dofs of W on this rank (nodes x fields)."""
+        return self.W.dofmap.index_map.size_local * self.W.dofmap.index_map_bs
+
+    def local_to_global(self, dofs: np.ndarray) -> np.ndarray:
+        """Global indices of this rank's local (owned or ghost) dofs of W."""
+        bs = self.W.dofmap.index_map_bs
+        dofs = np.asarray(dofs, dtype=np.int64)
+        nodes = self.W.dofmap.index_map.local_to_global((dofs // bs).astype(np.int32))
+        return nodes * bs + dofs % bs
 
     # -- state management ---------------------------------------------------------------------
     def _assemble(self, form) -> float:

@@ -85,6 +85,10 @@ MUTATIONS = [
              ("tests/test_npp_residual.py", "tests/test_npp_analytic.py"),
              "the old states' storage vector is not assembled again when u_n changes at the "
              "same dt"),
+    Mutation("npp_jacobian_stale", "fem/npp/jacobian.py",
+             "        self.blocked.convert(PETSc.Mat.Type.AIJ, self.A)  # same pattern: values copied\n",
+             "", ("tests/test_npp_jacobian.py", "tests/test_npp_analytic.py"),
+             "the AIJ operator keeps the Jacobian of the first state"),
     Mutation("interface_cation_only", "fem/npp/interfaces.py",
              'tp = 1.0 if jp.spec.transport == "cation" else t_plus', "tp = 1.0",
              ("tests/test_npp_impedance_interfaces.py",),
