@@ -29,6 +29,7 @@ from mpi4py import MPI
 from fem.collective import FailureCheck, describe
 from fem.config import ConfigError
 from fem.log import get_logger, setup_logging
+from fem.memory import keep_freed_memory
 from geometries.estimate import DEFAULT_MAX_CELLS, check_cell_limit
 
 log = get_logger("cli")
@@ -329,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     alone while the others wait in a collective operation ends the job (MPI_Abort).
     """
     check = FailureCheck(MPI.COMM_WORLD)  # first: every rank is still in step here
+    keep_freed_memory()  # fem/memory.py: large work arrays reused, not re-faulted
     error, code = None, EXIT_OK
     try:
         code = _dispatch(argv)

@@ -40,6 +40,9 @@ FREQUENCIES = 50
 def single(target_dofs: float, interface: bool = False) -> dict:
     """One run in this process (collective); the record on all ranks."""
     sys.path.insert(0, str(ROOT))
+    from fem.memory import keep_freed_memory
+
+    keep_freed_memory()  # as csefem runs (fem/memory.py)
     import numpy as np
 
     from fem.case import Conditions

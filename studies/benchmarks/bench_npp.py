@@ -125,6 +125,9 @@ def single(target: float, solver: str, repeats: int = 3) -> dict:
     from fem import _stack  # noqa: F401
     from mpi4py import MPI
 
+    from fem.memory import keep_freed_memory
+
+    malloc_tuned = keep_freed_memory()  # as csefem runs (fem/memory.py)
     from fem.case import Conditions, SolverConfig
     from fem.material_library import get_material
     from fem.npp.build import build_problem
@@ -203,7 +206,7 @@ def single(target: float, solver: str, repeats: int = 3) -> dict:
             "us_per_dof_per_newton": 1e6 * solve_s / max(stats.newton_iterations, 1) / dofs,
             "peak_rss_mb_max_rank": comm.allreduce(rss_mb, op=MPI.MAX),
             "cell_voltage_V": volt, "process_s": time.perf_counter() - t_start,
-            "loadavg_1min": os.getloadavg()[0]}
+            "loadavg_1min": os.getloadavg()[0], "malloc_tuned": malloc_tuned}
 
 
 def run_sub(target: float, solver: str, ranks: int, timeout: float, repeats: int = 3) -> dict:

@@ -40,6 +40,9 @@ SOLVERS = ("direct", "iterative", "iterative_plain")
 def single(case: str, ny: int, solver: str, t_end_s: float) -> dict:
     """One run in this process (collective); the record on every rank."""
     sys.path.insert(0, str(ROOT))
+    from fem.memory import keep_freed_memory
+
+    keep_freed_memory()  # as csefem runs (fem/memory.py)
     from fem import _stack  # noqa: F401
     from mpi4py import MPI
 
