@@ -73,7 +73,7 @@ def stop_sentence(stops: dict[str, dict[int, Stop]], baseline: str, full: str) -
         return None
     parts = [_one_case(n, s) for n, s in ((baseline, a), (full, b)) if s]
     diff = _stop_difference(a, b)
-    capped = sorted({st.kind for st in (*a.values(), *b.values()) if st.kind in NOT_COMPARED})
+    capped = _not_compared(a, b)
     if capped:
         parts.append(f"stop times not compared: a run ended at "
                      f"{' or '.join(KINDS[k] for k in capped)}, which says nothing about "
@@ -92,6 +92,12 @@ def stop_sentence(stops: dict[str, dict[int, Stop]], baseline: str, full: str) -
     return "; ".join(parts)
 
 
+def _not_compared(a: dict[int, Stop], b: dict[int, Stop]) -> list[str]:
+    """The :data:`NOT_COMPARED` kinds among the runs of the seeds ``a`` and ``b`` share."""
+    seeds = set(a) & set(b)
+    return sorted({x[s].kind for x in (a, b) for s in seeds if x[s].kind in NOT_COMPARED})
+
+
 def _stop_difference(a: dict[int, Stop], b: dict[int, Stop]
                      ) -> tuple[str | None, float, float, bool] | None:
     """How the stop times of ``b`` differ from ``a`` over their common seeds: (``"later"``,
@@ -100,7 +106,7 @@ def _stop_difference(a: dict[int, Stop], b: dict[int, Stop]
     without common seeds, or where a run of either ended for a :data:`NOT_COMPARED` kind.
     "earlier" needs every ``b`` run to have stopped early."""
     seeds = sorted(set(a) & set(b))
-    if not seeds or any(x[s].kind in NOT_COMPARED for x in (a, b) for s in seeds):
+    if not seeds or _not_compared(a, b):
         return None
     diffs = [b[s].t_s - a[s].t_s for s in seeds]
     bound = any(b[s].kind is None for s in seeds)
